@@ -87,7 +87,7 @@ func Lookup(name string) (Scenario, error) {
 
 // NewResult starts a result for scenario on this machine.
 func NewResult(scenario string, runs int) *Result {
-	return &Result{Scenario: scenario, Machine: ThisMachine(), Runs: runs, Figures: map[string]float64{}, Notes: map[string]string{}}
+	return &Result{Scenario: scenario, Machine: ThisMachine(), Runs: runs, Figures: map[string]float64{}, Notes: map[string]string{}, Series: map[string][]float64{}}
 }
 
 // WriteJSON prints r as one JSON object and a newline.
