@@ -5,5 +5,8 @@ package bench
 func All() []Scenario {
 	return []Scenario{
 		respScenario(),
+		stampedeScenario(),
+		hotkeyScenario(),
+		clientgetScenario(),
 	}
 }

@@ -1,0 +1,210 @@
+package l2
+
+import (
+	"github.com/tiercache/tiercache/internal/tcproto"
+	"github.com/tiercache/tiercache/l2/store"
+)
+
+// The versioned tier protocol (docs/protocol.md): TC.GET answers a hit with
+// the value's version, remaining soft and hard TTL and a hot flag; a miss
+// with a lease, a wait or a plain miss; a soft-expired value as stale with,
+// for one reader per lease period, a refresh lease. TC.SET fills with a
+// lease token or writes after a commit; TC.DEL leaves a versioned
+// tombstone. Each routed command carries the sender's topology epoch (not
+// yet checked: the control plane will answer old epochs with TCMOVED).
+//
+// The commands route by key like GET, so a client with an old ring is
+// forwarded to the owner.
+
+func init() {
+	registerCommand(command{name: tcproto.CmdGet, arity: -3, flags: flagReadOnly | flagFast,
+		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCGet})
+	registerCommand(command{name: tcproto.CmdSet, arity: -6, flags: flagWrite,
+		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCSet})
+	registerCommand(command{name: tcproto.CmdDel, arity: 3, flags: flagWrite | flagFast,
+		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCDel})
+	registerCommand(command{name: tcproto.CmdUnlease, arity: 4, flags: flagWrite | flagFast,
+		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCUnlease})
+}
+
+func (c *conn) writeTierSyntax(err error) { c.writeError("ERR " + err.Error()) }
+
+func cmdTCGet(c *conn, args [][]byte) {
+	req, err := tcproto.ParseGet(args)
+	if err != nil {
+		c.writeTierSyntax(err)
+		return
+	}
+	n, ts := c.node, c.tierOf().ts
+	o := ts.opts.Load()
+	now := n.nowMillis()
+
+	var flags tcproto.Flags
+	if ts.hot.touch(req.Key, 1+req.Hits) {
+		flags |= tcproto.FlagHot
+	}
+	if flags&tcproto.FlagHot != 0 || req.Track {
+		// Registered before the read: a write that lands after the read
+		// finds the key tracked and pushes its invalidation.
+		ts.tracked.add(req.Key, now, now+o.TrackWindow.Milliseconds())
+		flags |= tcproto.FlagTracked
+	}
+	period := o.LeasePeriod.Milliseconds()
+
+	it, ok := n.store.Get(req.Key)
+	if ok {
+		status := tcproto.StatusHit
+		stale := it.SoftExpireAt != 0 && now >= it.SoftExpireAt
+		if stale {
+			status = tcproto.StatusStale
+		}
+		var token uint64
+		refresh := req.Refresh && (req.RefreshOf == 0 || req.RefreshOf == it.Version)
+		if (stale || refresh) && !req.NoLease {
+			// One refresh per lease period, and none once the value
+			// has been replaced: the others keep serving.
+			token, _ = ts.leases.grant(req.Key, now, period, nil)
+		}
+		c.writeGetReply(status, it, now, flags, token, 0)
+		return
+	}
+	if req.NoLease {
+		c.writeGetReply(tcproto.StatusMiss, store.Item{}, now, flags, 0, 0)
+		return
+	}
+	token, wait := ts.leases.grant(req.Key, now, period, func() bool { return !n.store.Exists(req.Key) })
+	switch {
+	case token != 0:
+		c.writeGetReply(tcproto.StatusLease, store.Item{}, now, flags, token, 0)
+	case wait > 0:
+		c.writeGetReply(tcproto.StatusWait, store.Item{}, now, flags, 0, min(wait, o.LeaseWait.Milliseconds()))
+	default:
+		// Filled between our read and the lease check.
+		if it, ok = n.store.Get(req.Key); ok {
+			c.writeGetReply(tcproto.StatusHit, it, now, flags, 0, 0)
+			return
+		}
+		c.writeGetReply(tcproto.StatusWait, store.Item{}, now, flags, 0, 1)
+	}
+}
+
+// writeGetReply writes [status, value, version, soft_ttl_ms, hard_ttl_ms,
+// flags, lease_token, wait_ms].
+func (c *conn) writeGetReply(st tcproto.Status, it store.Item, now int64, flags tcproto.Flags, token uint64, waitMs int64) {
+	c.writeArray(tcproto.GetReplyLen)
+	c.writeSimple(st.String())
+	if st == tcproto.StatusHit || st == tcproto.StatusStale {
+		c.writeBulk(it.Value)
+	} else {
+		c.writeNull()
+	}
+	c.writeInt(int64(it.Version))
+	hard := int64(-1)
+	if it.ExpireAt != 0 {
+		hard = it.ExpireAt - now
+	}
+	soft := hard
+	if it.SoftExpireAt != 0 {
+		soft = it.SoftExpireAt - now
+	}
+	if st != tcproto.StatusHit && st != tcproto.StatusStale {
+		soft, hard = 0, 0
+	}
+	c.writeInt(soft)
+	c.writeInt(hard)
+	c.writeInt(int64(flags))
+	c.writeInt(int64(token))
+	c.writeInt(waitMs)
+}
+
+func cmdTCSet(c *conn, args [][]byte) {
+	req, err := tcproto.ParseSet(args)
+	if err != nil {
+		c.writeTierSyntax(err)
+		return
+	}
+	n, ts := c.node, c.tierOf().ts
+	now := n.nowMillis()
+	it := store.Item{Value: req.Value}
+	if req.HardTTLMs > 0 {
+		it.ExpireAt = now + req.HardTTLMs
+	}
+	if req.SoftTTLMs > 0 && req.SoftTTLMs < req.HardTTLMs {
+		it.SoftExpireAt = now + req.SoftTTLMs
+	}
+	var stored bool
+	write := func() {
+		it.Version = n.versions.Now()
+		stored, err = n.store.SetIfNewer(req.Key, it)
+	}
+	if req.Lease != 0 {
+		if !ts.leases.fill(req.Key, req.Lease, now, write) {
+			c.writeSetReply(tcproto.StatusNoLease, 0)
+			return
+		}
+	} else {
+		// A write after the app's commit: it ends any lease, so a load
+		// that read the origin before the commit cannot fill over it.
+		ts.leases.invalidate(req.Key, write)
+		ts.pushIfTracked(req.Key, it.Version, now)
+	}
+	switch {
+	case err != nil:
+		c.writeError("ERR " + err.Error())
+	case !stored:
+		v, _ := n.store.Tombstone(req.Key)
+		if cur, ok := n.store.Peek(req.Key); ok && cur.Version > v {
+			v = cur.Version
+		}
+		c.writeSetReply(tcproto.StatusOlder, v)
+	default:
+		c.writeSetReply(tcproto.StatusOK, it.Version)
+	}
+}
+
+func (c *conn) writeSetReply(st tcproto.Status, version uint64) {
+	c.writeArray(tcproto.SetReplyLen)
+	c.writeSimple(st.String())
+	c.writeInt(int64(version))
+}
+
+func cmdTCDel(c *conn, args [][]byte) {
+	key, _, _, err := tcproto.ParseKeyEpoch(args, false)
+	if err != nil {
+		c.writeTierSyntax(err)
+		return
+	}
+	n, ts := c.node, c.tierOf().ts
+	var version uint64
+	ts.leases.invalidate(key, func() {
+		version = n.versions.Now()
+		n.store.DeleteVersion(key, version)
+	})
+	ts.pushIfTracked(key, version, n.nowMillis())
+	c.writeSetReply(tcproto.StatusOK, version)
+}
+
+func cmdTCUnlease(c *conn, args [][]byte) {
+	key, _, token, err := tcproto.ParseKeyEpoch(args, true)
+	if err != nil {
+		c.writeTierSyntax(err)
+		return
+	}
+	if c.tierOf().ts.leases.release(key, token) {
+		c.writeInt(1)
+		return
+	}
+	c.writeInt(0)
+}
+
+// TierWrite runs write, a change of key made outside the tier protocol
+// (a plain SET, DEL, EXPIRE...), so that it ends the key's lease under the
+// lease lock and pushes its invalidation to L1 holders. version is the
+// version write gave the key (0 if none). The plain Redis commands should
+// call it; until they do, a plain write does not invalidate leases.
+func (n *Node) TierWrite(key []byte, write func() (version uint64)) {
+	ts := n.tier()
+	var version uint64
+	ts.leases.invalidate(key, func() { version = write() })
+	ts.pushIfTracked(key, version, n.nowMillis())
+}
