@@ -52,6 +52,11 @@ func cmdTCGet(c *conn, args [][]byte) {
 	period := o.LeasePeriod.Milliseconds()
 
 	it, ok := n.store.Get(req.Key)
+	if !ok {
+		// During a rebalance, a key of a range this node is gaining may
+		// still be on its previous owner (migrate_pull.go).
+		it, ok = n.pullThrough(req.Key)
+	}
 	if ok {
 		status := tcproto.StatusHit
 		stale := it.SoftExpireAt != 0 && now >= it.SoftExpireAt
@@ -158,6 +163,7 @@ func cmdTCSet(c *conn, args [][]byte) {
 		}
 		c.writeSetReply(tcproto.StatusOlder, v)
 	default:
+		n.replicate(req.Key)
 		c.writeSetReply(tcproto.StatusOK, it.Version)
 	}
 }
@@ -181,6 +187,7 @@ func cmdTCDel(c *conn, args [][]byte) {
 		n.store.DeleteVersion(key, version)
 	})
 	ts.pushIfTracked(key, version, n.nowMillis())
+	n.replicate(key)
 	c.writeSetReply(tcproto.StatusOK, version)
 }
 
@@ -199,7 +206,8 @@ func cmdTCUnlease(c *conn, args [][]byte) {
 
 // TierWrite runs write, a change of key made outside the tier protocol
 // (a plain SET, DEL, EXPIRE...), so that it ends the key's lease under the
-// lease lock and pushes its invalidation to L1 holders. version is the
+// lease lock, pushes its invalidation to L1 holders and replicates the
+// key's new state. version is the
 // version write gave the key (0 if none). The plain Redis commands should
 // call it; until they do, a plain write does not invalidate leases.
 func (n *Node) TierWrite(key []byte, write func() (version uint64)) {
@@ -207,4 +215,5 @@ func (n *Node) TierWrite(key []byte, write func() (version uint64)) {
 	var version uint64
 	ts.leases.invalidate(key, func() { version = write() })
 	ts.pushIfTracked(key, version, n.nowMillis())
+	n.replicate(key)
 }

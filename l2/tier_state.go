@@ -83,6 +83,7 @@ type tierState struct {
 	hot     *hotTracker
 	tracked *trackedSet
 	hub     *trackHub
+	cluster *clusterState // membership, epoch and replication (cluster_*.go, replica*.go)
 }
 
 var tierStates sync.Map // weak.Pointer[Node] → *tierState
@@ -98,6 +99,7 @@ func (n *Node) tier() *tierState {
 		hot:     newHotTracker(n.cfg.Clock),
 		tracked: newTrackedSet(),
 		hub:     newTrackHub(),
+		cluster: newClusterState(),
 	}
 	o := TierOptions{}.withDefaults()
 	ts.opts.Store(&o)

@@ -63,14 +63,21 @@ func (r *Ring) placeRendezvous(partitions int) {
 		node uint32
 	}
 	var cands []candidate
+	r.candEnd = make([]int, len(r.nodes))
 	for i, n := range r.nodes {
 		base := r.hash([]byte(n.ID))
 		for k := range n.Weight {
 			cands = append(cands, candidate{seed: nodeStream(base, k), node: uint32(i)})
 		}
+		r.candEnd[i] = len(cands)
+	}
+	r.cands = make([]uint64, len(cands))
+	for i, c := range cands {
+		r.cands[i] = c.seed
 	}
 	bitsPerIndex := log2(partitions)
 	shift := 64 - bitsPerIndex
+	r.pshift = shift
 	r.ends = make([]uint64, 0, partitions)
 	r.owner = make([]uint32, 0, partitions)
 	for p := range partitions {
@@ -119,4 +126,54 @@ func (r *Ring) placeHashed(vnodes int) {
 		indexBits++
 	}
 	r.buildIndex(indexBits)
+}
+
+// nodeScore is node i's rendezvous score for the partition salted by
+// salt: the best of its candidates, and the index of that candidate (the
+// placement breaks equal scores by the lower candidate index).
+func (r *Ring) nodeScore(i int, salt uint64) (score uint64, cand int) {
+	start := 0
+	if i > 0 {
+		start = r.candEnd[i-1]
+	}
+	score, cand = mix64(r.cands[start]^salt), start
+	for c := start + 1; c < r.candEnd[i]; c++ {
+		if s := mix64(r.cands[c] ^ salt); s > score {
+			score, cand = s, c
+		}
+	}
+	return score, cand
+}
+
+// rankedOwners appends the n highest-ranked nodes of h's partition, best
+// first. Rank is (score descending, candidate index ascending), the order
+// placeRendezvous picks its winner by, so the first is Owner and removing
+// any node leaves the others' relative order unchanged. Each round picks
+// the best node ranked below the previous pick: O(n × candidates), no
+// allocation.
+func (r *Ring) rankedOwners(h uint64, n int, dst []string) []string {
+	p := h >> r.pshift
+	salt := mix64(p * golden)
+	below := func(s uint64, c int, ps uint64, pc int) bool { // (s,c) ranks below (ps,pc)
+		return s < ps || (s == ps && c > pc)
+	}
+	prevScore, prevCand := uint64(0), -1
+	for k := 0; k < n; k++ {
+		best, bestScore, bestCand := -1, uint64(0), 0
+		for i := range r.nodes {
+			s, c := r.nodeScore(i, salt)
+			if k > 0 && !below(s, c, prevScore, prevCand) {
+				continue
+			}
+			if best < 0 || below(bestScore, bestCand, s, c) {
+				best, bestScore, bestCand = i, s, c
+			}
+		}
+		if best < 0 {
+			break
+		}
+		dst = append(dst, r.ids[best])
+		prevScore, prevCand = bestScore, bestCand
+	}
+	return dst
 }

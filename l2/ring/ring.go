@@ -137,6 +137,13 @@ type Ring struct {
 	index []uint32
 	shift uint
 	hash  func([]byte) uint64
+	// Under PlacementRendezvous, the candidates each partition was scored
+	// over (grouped by node: node i's are cands[candEnd[i-1]:candEnd[i]])
+	// and the shift from a hash to its partition, so Owners can rank the
+	// nodes of a key's partition the way the placement did.
+	cands   []uint64
+	candEnd []int
+	pshift  uint
 }
 
 // New builds a ring of nodes. The result does not depend on the order of
@@ -196,9 +203,15 @@ func (r *Ring) Owner(key []byte) string { return r.ids[r.owner[r.arcOf(r.hash(ke
 // OwnerOfHash returns the ID of the node that owns hash position h.
 func (r *Ring) OwnerOfHash(h uint64) string { return r.ids[r.owner[r.arcOf(h)]] }
 
-// Owners appends to dst the owner of key and then the next distinct nodes
-// clockwise, n in all (or every node that owns part of the ring, if fewer).
-// It allocates nothing when dst has room for n more.
+// Owners appends to dst the owner of key and then its successors, n
+// distinct nodes in all (or every node, if fewer). Under the default
+// placement the successors are the other nodes in rendezvous rank order
+// for the key's partition, so when the owner leaves the ring its first
+// successor is exactly the new owner, and the second becomes the first:
+// replicas placed on Owners[1:] already hold what a failover needs. Under
+// PlacementHashed they are the next distinct owners clockwise, which may
+// own part of the ring only. It allocates nothing when dst has room for n
+// more.
 func (r *Ring) Owners(key []byte, n int, dst []string) []string {
 	return r.OwnersOfHash(r.hash(key), n, dst)
 }
@@ -206,6 +219,9 @@ func (r *Ring) Owners(key []byte, n int, dst []string) []string {
 // OwnersOfHash is Owners for a hash position.
 func (r *Ring) OwnersOfHash(h uint64, n int, dst []string) []string {
 	n = min(n, len(r.ids))
+	if r.cands != nil {
+		return r.rankedOwners(h, n, dst)
+	}
 	base := len(dst)
 	arc := r.arcOf(h)
 	for range r.ends {
@@ -257,3 +273,28 @@ func (r *Ring) buildIndex(bucketBits uint) {
 
 // log2 returns the base-2 logarithm of a power of two.
 func log2(n int) uint { return uint(bits.TrailingZeros64(uint64(n))) }
+
+// ReduceWeights returns nodes with every weight divided by the weights'
+// greatest common divisor (zero counting as 1). The shares are the same,
+// and a rendezvous ring, whose build costs Partitions × total weight, is
+// built that much faster: the control plane's default weight is 100. The
+// placement depends on the weights as given, so every process routing
+// one region must reduce them alike, or none must.
+func ReduceWeights(nodes []Node) []Node {
+	out := slices.Clone(nodes)
+	g := 0
+	for _, n := range out {
+		g = gcd(g, max(n.Weight, 1))
+	}
+	for i := range out {
+		out[i].Weight = max(out[i].Weight, 1) / max(g, 1)
+	}
+	return out
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tiercache/tiercache/l2"
+	"github.com/tiercache/tiercache/l2/store"
+)
+
+func init() {
+	register("node", "run one L2 cache node (RESP, any Redis client)", runNode)
+}
+
+// errUsage marks a bad command line.
+var errUsage = errors.New("usage")
+
+func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		listen      = fs.String("listen", "127.0.0.1:7001", "address to serve RESP on")
+		id          = fs.String("id", l2.DefaultID, "this node's id in --peers")
+		peers       = fs.String("peers", "", "the region's nodes, this one included: id=host:port,... (empty: single node)")
+		maxMemory   = fs.String("maxmemory", "256mb", "store budget (e.g. 256mb, 1gb)")
+		eviction    = fs.String("eviction", "", "eviction policy: s3fifo (default) or lru")
+		requirePass = fs.String("requirepass", "", "password clients must AUTH with (or env TIERCACHE_REQUIREPASS)")
+		allowPublic = fs.Bool("allow-public", false, "allow a non-loopback --listen without a password")
+		region      = fs.Int("region", 0, "region id stamped into versions (0..15)")
+		maxInFlight = fs.Int("max-in-flight", 0, "commands in flight before BUSY (0: default)")
+		maxClients  = fs.Int("maxclients", 0, "open connections allowed (0: default 10000)")
+		maxKey      = fs.String("max-key-bytes", "0", "longest key (0: default 1kb)")
+		maxValue    = fs.String("max-value-bytes", "0", "longest value (0: default 1mb, at most 512mb)")
+		verbose     = fs.Bool("v", false, "log peer link events to stderr")
+		pprofAddr   = fs.String("pprof", "", "serve Go profiles (net/http/pprof) on this loopback address")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	cfg := l2.Config{
+		ID:          *id,
+		Listen:      *listen,
+		RequirePass: *requirePass,
+		AllowPublic: *allowPublic,
+		Eviction:    store.Policy(*eviction),
+		RegionID:    *region,
+		MaxInFlight: *maxInFlight,
+	}
+	if cfg.RequirePass == "" {
+		cfg.RequirePass = os.Getenv("TIERCACHE_REQUIREPASS")
+	}
+	var err error
+	if cfg.MaxMemory, err = parseSize(*maxMemory); err != nil {
+		return fmt.Errorf("--maxmemory: %w", err)
+	}
+	keyBytes, err := parseSize(*maxKey)
+	if err != nil {
+		return fmt.Errorf("--max-key-bytes: %w", err)
+	}
+	valueBytes, err := parseSize(*maxValue)
+	if err != nil {
+		return fmt.Errorf("--max-value-bytes: %w", err)
+	}
+	if keyBytes > math.MaxInt32 || valueBytes > math.MaxInt32 {
+		return fmt.Errorf("%w: key or value limit too large", errUsage)
+	}
+	cfg.Limits = l2.Limits{MaxKeyBytes: int(keyBytes), MaxValueBytes: int(valueBytes), MaxClients: *maxClients}
+	if cfg.Peers, err = parsePeers(*peers); err != nil {
+		return fmt.Errorf("--peers: %w", err)
+	}
+	if *verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	node, err := l2.NewNode(cfg)
+	if err != nil {
+		return err
+	}
+	if err := node.Start(); err != nil {
+		node.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "tiercache node %s listening on %s (%d peers)\n", cfg.ID, node.Addr(), max(len(cfg.Peers)-1, 0))
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr)
+		if err != nil {
+			node.Close()
+			return err
+		}
+		defer stop()
+	}
+	<-ctx.Done()
+	fmt.Fprintf(stdout, "tiercache node %s shutting down\n", cfg.ID)
+	return node.Close()
+}
+
+// servePprof serves the Go profiler on a loopback address until stop.
+func servePprof(addr string) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("%w: --pprof must be a loopback address, got %q", errUsage, addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	return func() {
+		srv.Close()
+		<-done
+	}, nil
+}
+
+// parsePeers reads "id=host:port,id=host:port".
+func parsePeers(s string) ([]l2.Peer, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var peers []l2.Peer
+	for _, item := range strings.Split(s, ",") {
+		id, addr, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("%w: %q is not id=host:port", errUsage, item)
+		}
+		peers = append(peers, l2.Peer{ID: id, Addr: addr})
+	}
+	return peers, nil
+}
+
+// parseSize reads a byte count the way redis.conf does: a plain number,
+// or one with k/m/g (powers of 1000) or kb/mb/gb (powers of 1024), in any
+// case.
+func parseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}, {"g", 1e9}, {"m", 1e6}, {"k", 1e3}, {"b", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w: bad size %q (want e.g. 256mb, 1gb, 1048576)", errUsage, s)
+	}
+	if n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%w: size %q overflows", errUsage, s)
+	}
+	return n * mult, nil
+}
