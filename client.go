@@ -21,7 +21,8 @@ type Client struct {
 	cfg Config
 	l1  *l1.Cache // nil when L1 is off
 
-	topo atomic.Pointer[topology]
+	topo   atomic.Pointer[topology]
+	follow atomic.Pointer[follower] // the control-plane watcher followed, if any
 
 	flights   singleflight.Group[[]byte]   // per-key miss resolution
 	refreshes singleflight.Group[struct{}] // per-key background refreshes

@@ -27,6 +27,10 @@ var (
 	// ErrProtocol means a node answered something the tier protocol does
 	// not allow.
 	ErrProtocol = errors.New("tiercache: protocol error")
+	// ErrMoved means a node redirected a call because the client's
+	// topology epoch was old (see MovedError); the client resends once,
+	// so callers see it only if the resend is redirected too.
+	ErrMoved = errors.New("tiercache: key moved to another node")
 	// ErrNoNodes means the topology names no node.
 	ErrNoNodes = errors.New("tiercache: no nodes")
 

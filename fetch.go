@@ -22,11 +22,17 @@ func (c *Client) fetch(ctx context.Context, dst []byte, rq *readReq) ([]byte, er
 	topo := c.topo.Load()
 	n := topo.owner(rq.kb)
 	te := n.trackEpoch.Load() // before asking: see nodeClient.trackEpoch
-	rep, v, err := c.getWithRetry(ctx, n, c.getRequest(rq, topo.epoch), dst)
+	epoch := topo.epoch
+	rep, v, err := c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
+	if mn, me, ok := c.afterMoved(ctx, err, n, rq.kb); ok {
+		n, epoch = mn, me
+		te = n.trackEpoch.Load()
+		rep, v, err = c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
+	}
 	if err != nil {
 		return c.degraded(ctx, dst, rq, err)
 	}
-	return c.resolve(ctx, dst, v, rq, n, topo.epoch, te, rep)
+	return c.resolve(ctx, dst, v, rq, n, epoch, te, rep)
 }
 
 func (c *Client) getRequest(rq *readReq, epoch uint64) tcproto.GetRequest {
@@ -200,12 +206,18 @@ func (c *Client) pollFill(ctx context.Context, dst []byte, rq *readReq, waitMs i
 		topo := c.topo.Load()
 		n := topo.owner(rq.kb)
 		te := n.trackEpoch.Load()
-		rep, v, err := c.getWithRetry(ctx, n, c.getRequest(rq, topo.epoch), dst)
+		epoch := topo.epoch
+		rep, v, err := c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
+		if mn, me, ok := c.afterMoved(ctx, err, n, rq.kb); ok {
+			n, epoch = mn, me
+			te = n.trackEpoch.Load()
+			rep, v, err = c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
+		}
 		if err != nil {
 			return c.degraded(ctx, dst, rq, err)
 		}
 		if rep.status != tcproto.StatusWait {
-			return c.resolve(ctx, dst, v, rq, n, topo.epoch, te, rep)
+			return c.resolve(ctx, dst, v, rq, n, epoch, te, rep)
 		}
 		c.stats.waits.Add(1)
 		if time.Now().After(giveUp) {

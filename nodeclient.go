@@ -90,6 +90,9 @@ func (n *nodeClient) end(c *nodeConn, probe bool, err error) error {
 		// The node answered: it is alive and the stream is in step.
 		n.br.Done(probe, true)
 		n.pool.put(c, true)
+		if me, ok := parseMoved(se); ok {
+			return me
+		}
 		if se.Code() == "BUSY" {
 			n.stats.busy.Add(1)
 			return fmt.Errorf("%w: %s: %s", ErrBusy, n.id, se.Msg)

@@ -32,12 +32,13 @@ type Stats struct {
 	TrackDrops      uint64 // subscriptions lost (their nodes' keys left L1)
 	L1Admits        uint64 // values put in L1
 	L1Drops         uint64 // L1 entries dropped because their key cooled
+	Moved           uint64 // TCMOVED redirects (the client's epoch was old)
 }
 
 type counters struct {
 	l1Hits, l1Stale, l2Hits, l2Stale, leases, waits, loads, fills, refused, shared atomic.Uint64
 	refreshes, refreshSkipped, prewarms, degraded, degradedLoads, degradedRefused  atomic.Uint64
-	busy, timeouts, breakerFastFails, pushes, trackDrops, l1Admits, l1Drops        atomic.Uint64
+	busy, timeouts, breakerFastFails, pushes, trackDrops, l1Admits, l1Drops, moved atomic.Uint64
 }
 
 // Stats returns the client's counters.
@@ -51,6 +52,7 @@ func (c *Client) Stats() Stats {
 		DegradedLoads: s.degradedLoads.Load(), DegradedRefused: s.degradedRefused.Load(),
 		Busy: s.busy.Load(), Timeouts: s.timeouts.Load(), BreakerFastFail: s.breakerFastFails.Load(),
 		Pushes: s.pushes.Load(), TrackDrops: s.trackDrops.Load(), L1Admits: s.l1Admits.Load(), L1Drops: s.l1Drops.Load(),
+		Moved: s.moved.Load(),
 	}
 	for _, n := range c.topo.Load().nodes {
 		if n.br.State() != breaker.Closed {

@@ -56,14 +56,19 @@ func (c *Client) Set(ctx context.Context, key string, value []byte, opts ...SetO
 	n := topo.owner(kb)
 	req := tcproto.SetRequest{Key: kb, Epoch: topo.epoch, Value: value, SoftTTLMs: soft, HardTTLMs: hard}
 	var version uint64
-	err := c.writeWithRetry(ctx, func(deadline time.Time) error {
+	send := func(deadline time.Time) error {
 		st, v, err := n.set(ctx, deadline, req)
 		if err == nil && st != tcproto.StatusOK && st != tcproto.StatusOlder {
 			err = fmt.Errorf("%w: TC.SET status %v", ErrProtocol, st)
 		}
 		version = v
 		return err
-	})
+	}
+	err := c.writeWithRetry(ctx, send)
+	if mn, me, ok := c.afterMoved(ctx, err, n, kb); ok {
+		n, req.Epoch = mn, me
+		err = c.writeWithRetry(ctx, send)
+	}
 	c.dropLocal(key, kb, version, err)
 	return version, err
 }
@@ -83,11 +88,17 @@ func (c *Client) Invalidate(ctx context.Context, key string) (uint64, error) {
 	topo := c.topo.Load()
 	n := topo.owner(kb)
 	var version uint64
-	err := c.writeWithRetry(ctx, func(deadline time.Time) error {
-		v, err := n.del(ctx, deadline, kb, topo.epoch)
+	epoch := topo.epoch
+	send := func(deadline time.Time) error {
+		v, err := n.del(ctx, deadline, kb, epoch)
 		version = v
 		return err
-	})
+	}
+	err := c.writeWithRetry(ctx, send)
+	if mn, me, ok := c.afterMoved(ctx, err, n, kb); ok {
+		n, epoch = mn, me
+		err = c.writeWithRetry(ctx, send)
+	}
 	c.dropLocal(key, kb, version, err)
 	return version, err
 }

@@ -8,5 +8,7 @@ func All() []Scenario {
 		stampedeScenario(),
 		hotkeyScenario(),
 		clientgetScenario(),
+		rebalanceScenario(),
+		failoverScenario(),
 	}
 }

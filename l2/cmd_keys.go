@@ -33,9 +33,13 @@ func init() {
 func cmdDel(c *conn, args [][]byte) {
 	var n int64
 	for _, key := range args[1:] {
-		if c.node.store.Delete(key) {
-			n++
-		}
+		c.node.tierWriteIf(key, func() (uint64, bool) {
+			removed := c.node.store.Delete(key)
+			if removed {
+				n++
+			}
+			return c.node.versions.Now(), removed
+		})
 	}
 	c.writeInt(n)
 }
@@ -140,7 +144,7 @@ func (c *conn) expire(args [][]byte, unit expireUnit, name string) {
 	}
 	version := c.node.versions.Now()
 	changed := false
-	c.node.store.Update(args[1], func(prev store.Item, exists bool) (store.Item, store.Op) {
+	c.update(args[1], version, func(prev store.Item, exists bool) (store.Item, store.Op) {
 		if !exists || !expireAllowed(cond, prev.ExpireAt, at) {
 			return prev, store.Keep
 		}
@@ -180,7 +184,7 @@ func expireAllowed(cond expireCond, current, next int64) bool {
 func cmdPersist(c *conn, args [][]byte) {
 	version := c.node.versions.Now()
 	changed := false
-	c.node.store.Update(args[1], func(prev store.Item, exists bool) (store.Item, store.Op) {
+	c.update(args[1], version, func(prev store.Item, exists bool) (store.Item, store.Op) {
 		if !exists || prev.ExpireAt == 0 {
 			return prev, store.Keep
 		}

@@ -57,10 +57,17 @@ func (c *conn) writeItem(it store.Item, ok bool) {
 
 func cmdGet(c *conn, args [][]byte) { c.writeItem(c.node.store.Get(args[1])) }
 
-// put stores value unconditionally with a new version.
+// put stores value unconditionally with a new version, as a tier write
+// (a failed put still removed the old value).
 func (c *conn) put(key, value []byte, expireAt int64) error {
 	n := c.node
-	return n.store.Set(key, store.Item{Value: value, Version: n.versions.Now(), ExpireAt: expireAt})
+	var err error
+	n.tierWriteIf(key, func() (uint64, bool) {
+		v := n.versions.Now()
+		err = n.store.Set(key, store.Item{Value: value, Version: v, ExpireAt: expireAt})
+		return v, true
+	})
+	return err
 }
 
 // setOptions is SET's parsed option list.
@@ -142,7 +149,7 @@ func cmdSet(c *conn, args [][]byte) {
 	version := c.node.versions.Now()
 	var old store.Item
 	var existed, stored bool
-	_, _, err := c.node.store.Update(key, func(prev store.Item, exists bool) (store.Item, store.Op) {
+	_, _, err := c.update(key, version, func(prev store.Item, exists bool) (store.Item, store.Op) {
 		old, existed = prev, exists
 		if (o.nx && exists) || (o.xx && !exists) {
 			return prev, store.Keep
@@ -170,7 +177,7 @@ func cmdSetNX(c *conn, args [][]byte) {
 	version := c.node.versions.Now()
 	value := args[2]
 	stored := false
-	_, _, err := c.node.store.Update(args[1], func(prev store.Item, exists bool) (store.Item, store.Op) {
+	_, _, err := c.update(args[1], version, func(prev store.Item, exists bool) (store.Item, store.Op) {
 		if exists {
 			return prev, store.Keep
 		}
@@ -251,7 +258,7 @@ func cmdGetEX(c *conn, args [][]byte) {
 	version := c.node.versions.Now()
 	var old store.Item
 	var existed bool
-	_, _, err := c.node.store.Update(args[1], func(prev store.Item, exists bool) (store.Item, store.Op) {
+	_, _, err := c.update(args[1], version, func(prev store.Item, exists bool) (store.Item, store.Op) {
 		old, existed = prev, exists
 		switch {
 		case !exists:
@@ -277,7 +284,7 @@ func cmdGetEX(c *conn, args [][]byte) {
 func cmdGetDel(c *conn, args [][]byte) {
 	var old store.Item
 	var existed bool
-	c.node.store.Update(args[1], func(prev store.Item, exists bool) (store.Item, store.Op) {
+	c.update(args[1], c.node.versions.Now(), func(prev store.Item, exists bool) (store.Item, store.Op) {
 		old, existed = prev, exists
 		return prev, store.Remove
 	})
@@ -334,7 +341,7 @@ func (c *conn) incrBy(key []byte, delta int64) {
 	version := c.node.versions.Now()
 	var result int64
 	errMsg := ""
-	_, _, err := c.node.store.Update(key, func(prev store.Item, exists bool) (store.Item, store.Op) {
+	_, _, err := c.update(key, version, func(prev store.Item, exists bool) (store.Item, store.Op) {
 		var cur int64
 		if exists {
 			v, ok := parseInt64(prev.Value)

@@ -27,6 +27,11 @@ const (
 	flagFast
 	// flagInternal commands are for peers; COMMAND does not list them.
 	flagInternal
+	// flagEpoch commands (the routed TC.* ones) carry the sender's
+	// topology epoch right after their key; a sender whose epoch is older
+	// than the node's, asking for a key the node does not own, is
+	// redirected with TCMOVED instead of forwarded (cluster_moved.go).
+	flagEpoch
 )
 
 // routeKind says where a command runs in a multi-node region.

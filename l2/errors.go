@@ -19,4 +19,10 @@ var (
 	ErrPeerUnavailable = errors.New("l2: peer unavailable")
 	// ErrUnknownPeer means the ring named an owner that has no address.
 	ErrUnknownPeer = errors.New("l2: unknown peer")
+	// ErrStaleEpoch means ApplyTopology was given an epoch older than the
+	// one the node already applied; the call changes nothing.
+	ErrStaleEpoch = errors.New("l2: topology epoch is older than the applied one")
+	// ErrNotMember means a topology left this node out of its region's
+	// up nodes, so it cannot be applied as a ring this node is part of.
+	ErrNotMember = errors.New("l2: node is not an up member of the topology")
 )

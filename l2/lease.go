@@ -115,6 +115,23 @@ func (t *leaseTable) invalidate(key []byte, write func()) {
 	write()
 }
 
+// invalidateIf runs write under key's lock and drops key's lease, if
+// any, when write reports that it changed the key: a write that changed
+// nothing (SETNX on a present key, INCR of a non-integer) leaves a fill in
+// progress valid.
+func (t *leaseTable) invalidateIf(key []byte, write func() bool) {
+	sh := t.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if !write() {
+		return
+	}
+	if _, ok := sh.m[string(key)]; ok {
+		delete(sh.m, string(key))
+		t.dropped.Add(1)
+	}
+}
+
 // release drops key's lease if token holds it (a holder whose load failed),
 // so the next misser can take over at once.
 func (t *leaseTable) release(key []byte, token uint64) bool {

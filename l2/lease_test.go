@@ -93,7 +93,7 @@ func TestTierOptionsValidate(t *testing.T) {
 	if err := n.SetTierOptions(TierOptions{LeasePeriod: time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	if got := n.tier().opts.Load().LeasePeriod; got != time.Second {
+	if got := n.tier.opts.Load().LeasePeriod; got != time.Second {
 		t.Fatalf("lease period %v", got)
 	}
 }

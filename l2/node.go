@@ -21,6 +21,7 @@ type Node struct {
 	versions *hlc.Clock
 	rlim     readLimits
 	routing  atomic.Pointer[routing]
+	tier     *tierState // tier protocol and control-plane state (tier_*.go, cluster_*.go)
 
 	inflight atomic.Int64
 	nextID   atomic.Uint64
@@ -66,6 +67,7 @@ func NewNode(cfg Config) (*Node, error) {
 		retired:  newActivity(),
 		conns:    make(map[*conn]struct{}),
 		started:  cfg.Clock.Now(),
+		tier:     newTierState(cfg.Clock),
 	}
 	rt, err := n.buildRouting(cfg.Peers, nil)
 	if err != nil {

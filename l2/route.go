@@ -21,6 +21,9 @@ func (c *conn) route(rt *routing, cmd *command, args [][]byte) bool {
 		if owner == rt.self {
 			return false
 		}
+		if cmd.flags&flagEpoch != 0 && c.redirect(rt, owner, args) {
+			return true
+		}
 		c.forward(rt, owner, args)
 		return true
 	case routeSplit:

@@ -67,6 +67,7 @@ type NodeStats struct {
 	ConnectedClients    int64             // open connections, peer links from other nodes included
 	PeerDials           uint64            // connections this node opened to peers
 	InFlight            int64             // commands being run or awaiting a peer
+	Moved               uint64            // TC.* commands redirected with TCMOVED (sender's epoch was old)
 	PerCommand          map[string]uint64 // calls by command name (only those called)
 	Store               store.Stats
 }
@@ -86,6 +87,7 @@ func (n *Node) Stats() NodeStats {
 		ConnectedClients:    n.clients.Load(),
 		PeerDials:           n.stats.peerDials.Load(),
 		InFlight:            n.inflight.Load(),
+		Moved:               n.cluster().moved.Load(),
 		PerCommand:          map[string]uint64{},
 	}
 	for id := range act.perCommand {

@@ -10,20 +10,21 @@ import (
 // with a lease, a wait or a plain miss; a soft-expired value as stale with,
 // for one reader per lease period, a refresh lease. TC.SET fills with a
 // lease token or writes after a commit; TC.DEL leaves a versioned
-// tombstone. Each routed command carries the sender's topology epoch (not
-// yet checked: the control plane will answer old epochs with TCMOVED).
+// tombstone. Each routed command carries the sender's topology epoch: a
+// node that does not own the key and has a newer epoch answers TCMOVED
+// (cluster_moved.go) rather than forward it.
 //
 // The commands route by key like GET, so a client with an old ring is
 // forwarded to the owner.
 
 func init() {
-	registerCommand(command{name: tcproto.CmdGet, arity: -3, flags: flagReadOnly | flagFast,
+	registerCommand(command{name: tcproto.CmdGet, flags: flagEpoch | flagReadOnly | flagFast, arity: -3,
 		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCGet})
-	registerCommand(command{name: tcproto.CmdSet, arity: -6, flags: flagWrite,
+	registerCommand(command{name: tcproto.CmdSet, flags: flagEpoch | flagWrite, arity: -6,
 		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCSet})
-	registerCommand(command{name: tcproto.CmdDel, arity: 3, flags: flagWrite | flagFast,
+	registerCommand(command{name: tcproto.CmdDel, flags: flagEpoch | flagWrite | flagFast, arity: 3,
 		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCDel})
-	registerCommand(command{name: tcproto.CmdUnlease, arity: 4, flags: flagWrite | flagFast,
+	registerCommand(command{name: tcproto.CmdUnlease, flags: flagEpoch | flagWrite | flagFast, arity: 4,
 		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCUnlease})
 }
 
@@ -211,7 +212,7 @@ func cmdTCUnlease(c *conn, args [][]byte) {
 // version write gave the key (0 if none). The plain Redis commands should
 // call it; until they do, a plain write does not invalidate leases.
 func (n *Node) TierWrite(key []byte, write func() (version uint64)) {
-	ts := n.tier()
+	ts := n.tier
 	var version uint64
 	ts.leases.invalidate(key, func() { version = write() })
 	ts.pushIfTracked(key, version, n.nowMillis())

@@ -2,20 +2,15 @@ package l2
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
+
+	"github.com/tiercache/tiercache/internal/clock"
 )
 
-// The tier protocol's per-node state (leases, the hot-key detector, the
+// The tier protocol's per-node state: leases, the hot-key detector, the
 // set of keys clients may hold in L1 and the subscribers to their
-// invalidations) lives beside the Node rather than in it: a registry keyed
-// by a weak pointer to the node, dropped by a cleanup when the node is
-// collected, so this extension needs no field in Node. Connections cache
-// their node's state in conn.ext, so the registry is consulted once per
-// connection.
+// invalidations, and the control-plane view (epoch, replication).
 
 // Tier protocol defaults.
 const (
@@ -75,8 +70,7 @@ func (o TierOptions) withDefaults() TierOptions {
 	return o
 }
 
-// tierState is one node's tier-protocol state. It must not point at the
-// Node, or the registry would keep every node alive.
+// tierState is one node's tier-protocol state, held in Node.tier.
 type tierState struct {
 	opts    atomic.Pointer[TierOptions]
 	leases  *leaseTable
@@ -86,27 +80,16 @@ type tierState struct {
 	cluster *clusterState // membership, epoch and replication (cluster_*.go, replica*.go)
 }
 
-var tierStates sync.Map // weak.Pointer[Node] → *tierState
-
-// tier returns n's tier state, creating it on first use.
-func (n *Node) tier() *tierState {
-	wp := weak.Make(n)
-	if v, ok := tierStates.Load(wp); ok {
-		return v.(*tierState)
-	}
+func newTierState(clk clock.Clock) *tierState {
 	ts := &tierState{
 		leases:  newLeaseTable(),
-		hot:     newHotTracker(n.cfg.Clock),
+		hot:     newHotTracker(clk),
 		tracked: newTrackedSet(),
 		hub:     newTrackHub(),
 		cluster: newClusterState(),
 	}
 	o := TierOptions{}.withDefaults()
 	ts.opts.Store(&o)
-	if v, loaded := tierStates.LoadOrStore(wp, ts); loaded {
-		return v.(*tierState)
-	}
-	runtime.AddCleanup(n, func(wp weak.Pointer[Node]) { tierStates.Delete(wp) }, wp)
 	return ts
 }
 
@@ -117,7 +100,7 @@ func (n *Node) SetTierOptions(o TierOptions) error {
 		return err
 	}
 	o = o.withDefaults()
-	n.tier().opts.Store(&o)
+	n.tier.opts.Store(&o)
 	return nil
 }
 
@@ -137,7 +120,7 @@ type TierStats struct {
 
 // TierStats returns the node's tier-protocol counters.
 func (n *Node) TierStats() TierStats {
-	ts := n.tier()
+	ts := n.tier
 	l := ts.leases
 	pushes, subs, drops := ts.hub.stats()
 	return TierStats{
@@ -160,7 +143,7 @@ func (c *conn) tierOf() *tierConn {
 	if tc, ok := c.ext.(*tierConn); ok {
 		return tc
 	}
-	tc := &tierConn{ts: c.node.tier()}
+	tc := &tierConn{ts: c.node.tier}
 	c.ext = tc
 	return tc
 }

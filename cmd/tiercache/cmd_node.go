@@ -18,6 +18,7 @@ import (
 
 	"github.com/tiercache/tiercache/l2"
 	"github.com/tiercache/tiercache/l2/store"
+	"github.com/tiercache/tiercache/raftmeta"
 )
 
 func init() {
@@ -38,14 +39,19 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		eviction    = fs.String("eviction", "", "eviction policy: s3fifo (default) or lru")
 		requirePass = fs.String("requirepass", "", "password clients must AUTH with (or env TIERCACHE_REQUIREPASS)")
 		allowPublic = fs.Bool("allow-public", false, "allow a non-loopback --listen without a password")
-		region      = fs.Int("region", 0, "region id stamped into versions (0..15)")
+		region      = fs.String("region", "0", "region: its id stamped into versions (0..15), or with --meta its name (default region \"0\")")
+		meta        = fs.String("meta", "", "join the control plane at these API address(es), comma-separated; the ring then follows its topology (--peers is ignored)")
+		weight      = fs.Int("weight", 0, "with --meta, this node's share (0: the control plane's default)")
+		advertise   = fs.String("advertise", "", "with --meta, the address peers and clients dial (default the listen address)")
 		maxInFlight = fs.Int("max-in-flight", 0, "commands in flight before BUSY (0: default)")
 		maxClients  = fs.Int("maxclients", 0, "open connections allowed (0: default 10000)")
 		maxKey      = fs.String("max-key-bytes", "0", "longest key (0: default 1kb)")
 		maxValue    = fs.String("max-value-bytes", "0", "longest value (0: default 1mb, at most 512mb)")
 		verbose     = fs.Bool("v", false, "log peer link events to stderr")
+		metaTLS     metaTLSFlags
 		pprofAddr   = fs.String("pprof", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	)
+	metaTLS.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -61,8 +67,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		RequirePass: *requirePass,
 		AllowPublic: *allowPublic,
 		Eviction:    store.Policy(*eviction),
-		RegionID:    *region,
 		MaxInFlight: *maxInFlight,
+	}
+	if id, err := strconv.Atoi(*region); err == nil {
+		cfg.RegionID = id
+	} else if *meta == "" {
+		return fmt.Errorf("%w: --region %q is a name, which needs --meta", errUsage, *region)
 	}
 	if cfg.RequirePass == "" {
 		cfg.RequirePass = os.Getenv("TIERCACHE_REQUIREPASS")
@@ -98,6 +108,15 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "tiercache node %s listening on %s (%d peers)\n", cfg.ID, node.Addr(), max(len(cfg.Peers)-1, 0))
+	if *meta != "" {
+		leave, err := joinMeta(node, *meta, *region, *advertise, *weight, &metaTLS)
+		if err != nil {
+			node.Close()
+			return err
+		}
+		defer leave()
+		fmt.Fprintf(stdout, "tiercache node %s joining the control plane at %s (region %s)\n", cfg.ID, *meta, *region)
+	}
 	if *pprofAddr != "" {
 		stop, err := servePprof(*pprofAddr)
 		if err != nil {
@@ -109,6 +128,30 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	<-ctx.Done()
 	fmt.Fprintf(stdout, "tiercache node %s shutting down\n", cfg.ID)
 	return node.Close()
+}
+
+// joinMeta registers node with the control plane and makes it follow the
+// topology; leave stops renewing its lease and closes the client.
+func joinMeta(node *l2.Node, meta, region, advertise string, weight int, tlsFlags *metaTLSFlags) (leave func(), err error) {
+	ca, cert, key, err := tlsFlags.load()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	cl, err := raftmeta.NewClient(raftmeta.ClientConfig{
+		Members: strings.Split(meta, ","), CAPEM: ca, CertPEM: cert, KeyPEM: key, Insecure: tlsFlags.insecure,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m, err := node.JoinControlPlane(l2.MetaConfig{Client: cl, Region: region, Address: advertise, Weight: weight})
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return func() {
+		m.Close()
+		cl.Close()
+	}, nil
 }
 
 // servePprof serves the Go profiler on a loopback address until stop.
