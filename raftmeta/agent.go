@@ -49,6 +49,9 @@ type Agent struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	ready  chan struct{} // closed at the first successful registration
+	// after is the agent's timer between calls (time.After; tests step
+	// it by hand together with the leader's fake clock).
+	after func(time.Duration) <-chan time.Time
 
 	mu    sync.Mutex // protects lease
 	lease Lease
@@ -57,10 +60,14 @@ type Agent struct {
 // StartAgent validates cfg and starts the agent's goroutine; registration
 // happens in the background (see WaitRegistered).
 func StartAgent(cfg AgentConfig) (*Agent, error) {
+	return startAgent(cfg, time.After)
+}
+
+func startAgent(cfg AgentConfig, after func(time.Duration) <-chan time.Time) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), ready: make(chan struct{})}
+	a := &Agent{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), ready: make(chan struct{}), after: after}
 	if a.log == nil {
 		a.log = hclog.NewNullLogger()
 	}
@@ -102,18 +109,22 @@ func (a *Agent) run() {
 	registered, leader := false, ""
 	var readyOnce sync.Once
 	for {
-		every := a.period()
 		if !registered {
-			l, err := a.attempt(every, func(ctx context.Context) (Lease, error) { return a.cfg.Client.Register(ctx, a.cfg.Node) })
+			l, err := a.attempt(a.period(), func(ctx context.Context) (Lease, error) { return a.cfg.Client.Register(ctx, a.cfg.Node) })
 			if err == nil {
 				registered, leader = true, l.Leader
 				readyOnce.Do(func() { close(a.ready) })
 			}
 		}
+		// The period comes from the lease just granted: before the first
+		// registration the agent only knows DefaultLeaseTimeout, and
+		// waiting a third of that after registering under a shorter lease
+		// let the lease lapse before the first renewal.
+		every := a.period()
 		select {
 		case <-a.ctx.Done():
 			return
-		case <-time.After(every):
+		case <-a.after(every):
 		}
 		if !registered {
 			continue
