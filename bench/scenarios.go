@@ -10,5 +10,6 @@ func All() []Scenario {
 		clientgetScenario(),
 		rebalanceScenario(),
 		failoverScenario(),
+		degradedScenario(),
 	}
 }

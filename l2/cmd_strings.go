@@ -55,7 +55,15 @@ func (c *conn) writeItem(it store.Item, ok bool) {
 	c.writeBulk(it.Value)
 }
 
-func cmdGet(c *conn, args [][]byte) { c.writeItem(c.node.store.Get(args[1])) }
+func cmdGet(c *conn, args [][]byte) {
+	it, ok := c.node.store.Get(args[1])
+	if !ok {
+		// During a rebalance the key may still be on its previous owner
+		// (migrate_pull.go).
+		it, ok = c.node.pullThrough(args[1])
+	}
+	c.writeItem(it, ok)
+}
 
 // put stores value unconditionally with a new version, as a tier write
 // (a failed put still removed the old value).

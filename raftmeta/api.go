@@ -82,6 +82,8 @@ func (m *Member) routes() http.Handler {
 	handle("GET /v1/rebalance", anyone, m.handleRebalanceGet)
 	handle("PUT /v1/rebalance", admins, m.handleRebalanceSet)
 	handle("DELETE /v1/rebalance", admins, m.handleRebalanceClear)
+	handle("POST /v1/rebalance/report", nodes, m.handleRebalanceReport)
+	handle("PUT /v1/rebalance/state", admins, m.handleRebalanceState)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		m.stamp(w)
 		m.writeError(w, fmt.Errorf("%w: no endpoint %s %s", ErrInvalid, r.Method, r.URL.Path))

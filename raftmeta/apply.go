@@ -64,6 +64,10 @@ func (st *state) apply(c *command) (bool, error) {
 		r := *c.Rebalance
 		st.Rebalance = &r
 		return true, nil
+	case opReportRebalance:
+		return st.reportRebalance(c.Report)
+	case opRebalanceState:
+		return st.setRebalanceState(c.Rebalance)
 	default:
 		return false, fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}

@@ -26,6 +26,10 @@ const (
 	opSetMember      op = "set_member"
 	opRemoveMember   op = "remove_member"
 	opSetRebalance   op = "set_rebalance"
+	// opReportRebalance merges one node's progress into the record;
+	// opRebalanceState sets only its state (pause, resume).
+	opReportRebalance op = "report_rebalance"
+	opRebalanceState  op = "rebalance_state"
 )
 
 func (o op) topology() bool {
@@ -59,6 +63,7 @@ type command struct {
 	Settings  *keyspace.Settings `json:"settings,omitempty"`
 	Member    *MemberInfo        `json:"member,omitempty"`
 	Rebalance *Rebalance         `json:"rebalance,omitempty"`
+	Report    *RebalanceReport   `json:"report,omitempty"`
 }
 
 func (c *command) encode() ([]byte, error) {

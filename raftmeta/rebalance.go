@@ -31,6 +31,24 @@ type Rebalance struct {
 	Bytes       int64     `json:"bytes"` // bytes moved so far
 	StartedAt   time.Time `json:"started_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// KeysTotal and BytesTotal are what the moved ranges held when the
+	// push began; ETASeconds is the slowest node's estimate (0: unknown
+	// or done). Nodes holds each reporting node's share; the figures
+	// above are their sums.
+	KeysTotal  int64                    `json:"keys_total,omitempty"`
+	BytesTotal int64                    `json:"bytes_total,omitempty"`
+	ETASeconds float64                  `json:"eta_seconds,omitempty"`
+	Nodes      map[string]RebalanceNode `json:"nodes,omitempty"`
+	// Hold is the operator's pause (`tiercache ctl rebalance pause`): it
+	// outlives node reports, and a pause given when no rebalance runs
+	// holds the next one. State is paused while Hold is set and some
+	// node is not done.
+	Hold bool `json:"hold,omitempty"`
+}
+
+// Held reports whether migrators should hold their pushes.
+func (r *Rebalance) Held() bool {
+	return r != nil && (r.Hold || r.State == RebalancePaused)
 }
 
 // Validate reports the first bad field, wrapping ErrInvalid.
@@ -53,4 +71,106 @@ func (r Rebalance) Validate() error {
 		return fmt.Errorf("%w: to_epoch %d before from_epoch %d", ErrInvalid, r.ToEpoch, r.FromEpoch)
 	}
 	return nil
+}
+
+// RebalanceNode is one node's share of a rebalance: the ranges it pushes
+// to their new owners. Each node's migrator reports its own with
+// Client.ReportRebalance; the record's totals are the sums.
+type RebalanceNode struct {
+	State       RebalanceState `json:"state"`
+	RangesTotal int            `json:"ranges_total"`
+	RangesDone  int            `json:"ranges_done"`
+	KeysTotal   int64          `json:"keys_total"`
+	Keys        int64          `json:"keys"`
+	BytesTotal  int64          `json:"bytes_total"`
+	Bytes       int64          `json:"bytes"`
+	ETASeconds  float64        `json:"eta_seconds"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+}
+
+// RebalanceReport is one node's progress report for the rebalance to
+// ToEpoch.
+type RebalanceReport struct {
+	Node      string        `json:"node"`
+	FromEpoch uint64        `json:"from_epoch"`
+	ToEpoch   uint64        `json:"to_epoch"`
+	StartedAt time.Time     `json:"started_at"`
+	Progress  RebalanceNode `json:"progress"`
+}
+
+// Validate reports the first bad field, wrapping ErrInvalid.
+func (r RebalanceReport) Validate() error {
+	if err := validName("node id", r.Node); err != nil {
+		return err
+	}
+	p := r.Progress
+	switch p.State {
+	case RebalanceRunning, RebalancePaused, RebalanceDone:
+	default:
+		return fmt.Errorf("%w: rebalance state %q (want running, paused or done)", ErrInvalid, p.State)
+	}
+	if p.RangesTotal < 0 || p.RangesDone < 0 || p.RangesDone > p.RangesTotal {
+		return fmt.Errorf("%w: ranges done %d of %d", ErrInvalid, p.RangesDone, p.RangesTotal)
+	}
+	if p.Keys < 0 || p.Bytes < 0 || p.KeysTotal < 0 || p.BytesTotal < 0 || p.ETASeconds < 0 {
+		return fmt.Errorf("%w: negative progress figures", ErrInvalid)
+	}
+	if r.ToEpoch < r.FromEpoch {
+		return fmt.Errorf("%w: to_epoch %d before from_epoch %d", ErrInvalid, r.ToEpoch, r.FromEpoch)
+	}
+	return nil
+}
+
+// mergeReport folds a node's report into the record (nil: none yet) and
+// returns the new record, or nil when the report is for an older
+// rebalance. The operator's pause (Hold) survives reports and carries
+// over to a new rebalance; the record is done when every node that has
+// reported is (a node with nothing to push reports done at once).
+func mergeReport(cur *Rebalance, rep RebalanceReport) *Rebalance {
+	var r Rebalance
+	switch {
+	case cur != nil && rep.ToEpoch < cur.ToEpoch:
+		return nil
+	case cur != nil && rep.ToEpoch == cur.ToEpoch:
+		r = *cur
+		r.Hold = cur.Held()
+		r.Nodes = make(map[string]RebalanceNode, len(cur.Nodes)+1)
+		for id, n := range cur.Nodes {
+			r.Nodes[id] = n
+		}
+	default:
+		r = Rebalance{ID: fmt.Sprintf("epoch-%d", rep.ToEpoch), State: RebalanceRunning, FromEpoch: rep.FromEpoch,
+			ToEpoch: rep.ToEpoch, StartedAt: rep.StartedAt, Nodes: map[string]RebalanceNode{}}
+		r.Hold = cur.Held()
+	}
+	r.Nodes[rep.Node] = rep.Progress
+	// A node new to the region reports 0; the others their last epoch.
+	r.FromEpoch = max(r.FromEpoch, rep.FromEpoch)
+	if r.StartedAt.IsZero() || (!rep.StartedAt.IsZero() && rep.StartedAt.Before(r.StartedAt)) {
+		r.StartedAt = rep.StartedAt
+	}
+	r.RangesTotal, r.RangesDone, r.Keys, r.Bytes, r.KeysTotal, r.BytesTotal, r.ETASeconds = 0, 0, 0, 0, 0, 0, 0
+	done := true
+	for _, n := range r.Nodes {
+		r.RangesTotal += n.RangesTotal
+		r.RangesDone += n.RangesDone
+		r.Keys += n.Keys
+		r.Bytes += n.Bytes
+		r.KeysTotal += n.KeysTotal
+		r.BytesTotal += n.BytesTotal
+		r.ETASeconds = max(r.ETASeconds, n.ETASeconds)
+		if n.UpdatedAt.After(r.UpdatedAt) {
+			r.UpdatedAt = n.UpdatedAt
+		}
+		done = done && n.State == RebalanceDone
+	}
+	switch {
+	case done:
+		r.State, r.ETASeconds = RebalanceDone, 0
+	case r.Hold:
+		r.State = RebalancePaused
+	default:
+		r.State = RebalanceRunning
+	}
+	return &r
 }

@@ -42,6 +42,7 @@ commands:
   weight NODE N                   set a node's weight
   member add ID RAFT_ADDR API_ADDR | member remove ID
   rebalance status                progress of the current range migration
+  rebalance pause|resume          hold or continue the migration's pushes
   certs --out DIR [NAME=ROLE ...] write a development CA and certificates
                                   (roles: server, node, client, admin)
 
@@ -130,7 +131,8 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	want := map[string]int{"status": 0, "topology": 0, "nodes": 0, "keyspace list": 0, "keyspace get": 1, "keyspace set": 1,
-		"keyspace delete": 1, "drain": 1, "undrain": 1, "weight": 2, "member add": 3, "member remove": 1, "rebalance status": 0}
+		"keyspace delete": 1, "drain": 1, "undrain": 1, "weight": 2, "member add": 3, "member remove": 1, "rebalance status": 0,
+		"rebalance pause": 0, "rebalance resume": 0}
 	n, ok := want[verb]
 	if !ok {
 		return fmt.Errorf("unknown command %q; see 'tiercache ctl -h'", verb)
@@ -194,6 +196,10 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		return out.print(r, func(w io.Writer) { ctlRebalance(w, r) })
+	case "rebalance pause":
+		return ctlWrote(out, "rebalance paused")(cl.PauseRebalance(ctx))
+	case "rebalance resume":
+		return ctlWrote(out, "rebalance resumed")(cl.ResumeRebalance(ctx))
 	}
 	return nil
 }
@@ -430,23 +436,6 @@ func ctlKeyspaceSet(ctx context.Context, cl *raftmeta.Client, out *ctlOut, name 
 		return fmt.Errorf("keyspace settings changed while this command ran; nothing changed, run it again: %w", err)
 	}
 	return ctlWrote(out, "keyspace "+name+" set")(res, err)
-}
-
-func ctlRebalance(w io.Writer, r *raftmeta.Rebalance) {
-	if r == nil {
-		fmt.Fprintln(w, "no rebalance in progress")
-		return
-	}
-	pct := 100.0
-	if r.RangesTotal > 0 {
-		pct = 100 * float64(r.RangesDone) / float64(r.RangesTotal)
-	}
-	ctlTable(w, "REBALANCE\tSTATE\tEPOCHS\tRANGES\tKEYS\tBYTES\tSTARTED\tUPDATED", [][]string{{
-		r.ID, string(r.State), fmt.Sprintf("%d -> %d", r.FromEpoch, r.ToEpoch),
-		fmt.Sprintf("%d/%d (%.0f%%)", r.RangesDone, r.RangesTotal, pct),
-		strconv.FormatInt(r.Keys, 10), strconv.FormatInt(r.Bytes, 10),
-		r.StartedAt.Format(time.RFC3339), r.UpdatedAt.Format(time.RFC3339),
-	}})
 }
 
 // ctlCerts writes a development CA and certificates; it needs no member.

@@ -143,13 +143,23 @@ func joinMeta(node *l2.Node, meta, region, advertise string, weight int, tlsFlag
 	if err != nil {
 		return nil, err
 	}
+	// The migrator hooks topology changes before the first one arrives:
+	// each moves the affected ranges, reports progress to the control
+	// plane and follows `tiercache ctl rebalance pause|resume`.
+	mig, err := l2.NewMigrator(node, l2.MigrateConfig{Control: l2.NewMetaControl(cl)})
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
 	m, err := node.JoinControlPlane(l2.MetaConfig{Client: cl, Region: region, Address: advertise, Weight: weight})
 	if err != nil {
+		mig.Close()
 		cl.Close()
 		return nil, err
 	}
 	return func() {
 		m.Close()
+		mig.Close()
 		cl.Close()
 	}, nil
 }
