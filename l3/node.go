@@ -6,6 +6,7 @@ import (
 
 	"github.com/tiercache/tiercache/federation"
 	"github.com/tiercache/tiercache/internal/clock"
+	"github.com/tiercache/tiercache/internal/lease"
 	"github.com/tiercache/tiercache/l2/store"
 )
 
@@ -15,7 +16,7 @@ import (
 type Node struct {
 	cfg    Config
 	store  *store.Store
-	leases *leaseTable
+	leases *lease.Table
 	ring   atomic.Pointer[Ring] // nil until SetRing: the node owns every key
 	closed atomic.Bool
 
@@ -35,7 +36,7 @@ func NewNode(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: store: %w", ErrInvalidConfig, err)
 	}
-	return &Node{cfg: cfg, store: st, leases: newLeaseTable()}, nil
+	return &Node{cfg: cfg, store: st, leases: lease.New()}, nil
 }
 
 // ID returns the node's id.
@@ -96,7 +97,7 @@ func (n *Node) Get(req GetRequest) (GetReply, error) {
 		rep := GetReply{Status: StatusStale, Item: it}
 		if req.Mode != ModeRead {
 			// One refresh per lease period: the others keep serving.
-			rep.Token, _ = n.leases.grant(req.Key, now, period, shared, nil)
+			rep.Token, _ = n.leases.Grant(req.Key, now, period, shared, nil)
 		}
 		return rep, nil
 	}
@@ -104,7 +105,7 @@ func (n *Node) Get(req GetRequest) (GetReply, error) {
 	if req.Mode == ModeRead {
 		return GetReply{Status: StatusMiss}, nil
 	}
-	token, wait := n.leases.grant(req.Key, now, period, shared, func() bool { return !n.store.Exists(req.Key) })
+	token, wait := n.leases.Grant(req.Key, now, period, shared, func() bool { return !n.store.Exists(req.Key) })
 	switch {
 	case token != 0 && shared:
 		return GetReply{Status: StatusMiss, Token: token}, nil
@@ -136,7 +137,7 @@ func (n *Node) Fill(req FillRequest) (WriteReply, error) {
 		stored bool
 		err    error
 	)
-	ok := n.leases.fill(req.Key, req.Token, n.now(), func() {
+	ok := n.leases.Fill(req.Key, req.Token, n.now(), func() {
 		stored, err = n.store.SetIfNewer(req.Key, req.Item)
 	})
 	if err != nil {
@@ -174,7 +175,7 @@ func (n *Node) Invalidate(key []byte, version uint64) (WriteReply, error) {
 		return WriteReply{}, fmt.Errorf("%w: invalidation without a version", ErrBadRequest)
 	}
 	n.invalidations.Add(1)
-	n.leases.invalidate(key, func() { n.store.DeleteVersion(key, version) })
+	n.leases.Invalidate(key, func() { n.store.DeleteVersion(key, version) })
 	if it, ok := n.store.Peek(key); ok && it.Version >= version {
 		return WriteReply{Status: StatusOlder, Version: it.Version}, nil
 	}
@@ -188,7 +189,7 @@ func (n *Node) Release(key []byte, token uint64) (bool, error) {
 	if err := n.check(key); err != nil {
 		return false, err
 	}
-	return n.leases.release(key, token), nil
+	return n.leases.Release(key, token), nil
 }
 
 // Stats are a node's counters.
@@ -211,12 +212,12 @@ type Stats struct {
 
 // Stats returns a snapshot of the node's counters.
 func (n *Node) Stats() Stats {
-	l := n.leases
+	l := n.leases.Stats()
 	st := Stats{
 		Gets: n.gets.Load(), Hits: n.hits.Load(), Stale: n.stale.Load(), Misses: n.misses.Load(),
-		LeasesGranted: l.granted.Load(), TicketsGranted: l.tickets.Load(), LeasesRefused: l.refused.Load(),
-		Fills: l.filled.Load(), FillsRefused: l.rejected.Load(), LeasesDropped: l.dropped.Load(),
-		LeasesReleased: l.released.Load(), LeasesHeld: l.held(),
+		LeasesGranted: l.Granted, TicketsGranted: l.Tickets, LeasesRefused: l.Refused,
+		Fills: l.Filled, FillsRefused: l.Rejected, LeasesDropped: l.Dropped,
+		LeasesReleased: l.Released, LeasesHeld: l.Held,
 		Invalidations: n.invalidations.Load(),
 		Applied:       n.applied.Load(), NotOwned: n.notOwned.Load(), BadChanges: n.badApply.Load(),
 	}

@@ -42,7 +42,7 @@ func (n *Node) apply(c *federation.Change) {
 		return
 	}
 	owned := n.Owns(c.Key)
-	n.leases.invalidate(c.Key, func() {
+	n.leases.Invalidate(c.Key, func() {
 		if !owned {
 			n.notOwned.Add(1)
 			if it, ok := n.store.Peek(c.Key); ok && it.Version < c.Version {
