@@ -31,6 +31,7 @@ type Client struct {
 	defaultDelta xfetch.Delta
 
 	degradedSem chan struct{} // origin loads of keys whose node is down
+	gutter      *gutterPool   // nil without GutterNodes or with DegradedLoader
 	refreshSem  chan struct{} // background refreshes
 	hot         hotRegistry
 	stats       counters
@@ -84,10 +85,18 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.l1 = cache
 	}
+	gutter, err := newGutter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.gutter = gutter
 	c.hot.init()
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := c.SetTopology(Topology{Nodes: cfg.Nodes}); err != nil {
 		c.cancel()
+		if c.gutter != nil {
+			c.gutter.close()
+		}
 		return nil, err
 	}
 	if c.l1 != nil && cfg.PrewarmInterval > 0 {
@@ -189,6 +198,9 @@ func (c *Client) Close() error {
 	c.cancel()
 	for _, n := range c.topo.Load().nodes {
 		c.closeNode(n)
+	}
+	if c.gutter != nil {
+		c.gutter.close()
 	}
 	c.wg.Wait()
 	if c.l1 != nil {

@@ -102,6 +102,17 @@ type Config struct {
 	// DegradedLoads caps the concurrent origin loads of keys whose node
 	// is unavailable; beyond it such reads fail fast (default 8).
 	DegradedLoads int
+	// Degraded says where reads of a key whose node is unavailable go:
+	// GutterNodes first (DegradedGutter, the default; gutter.go says
+	// why) or straight to the capped loader (DegradedLoader).
+	Degraded DegradedMode
+	// GutterNodes are L2 nodes outside the ring that hold, for GutterTTL,
+	// the keys of ring nodes that are down; each is a plain node with no
+	// peers (default none: no gutter, reads go to the capped loader).
+	GutterNodes []Node
+	// GutterTTL is a gutter entry's lifetime, capped by the keyspace's
+	// (default 10 s).
+	GutterTTL time.Duration
 	// MaxRefreshes caps concurrent background refreshes; beyond it a
 	// refresh is skipped (default 32).
 	MaxRefreshes int
@@ -154,10 +165,14 @@ func (c Config) Validate() error {
 		{"load_timeout", int64(c.LoadTimeout)}, {"max_lease_wait", int64(c.MaxLeaseWait)},
 		{"pool_size", int64(c.PoolSize)}, {"degraded_loads", int64(c.DegradedLoads)},
 		{"max_refreshes", int64(c.MaxRefreshes)}, {"track_ping", int64(c.TrackPing)},
+		{"gutter_ttl", int64(c.GutterTTL)},
 	} {
 		if f.v < 0 {
 			return fmt.Errorf("%w: %s is negative (%d)", ErrInvalidConfig, f.name, f.v)
 		}
+	}
+	if err := c.validateGutter(); err != nil {
+		return err
 	}
 	if c.L1MaxBytes > 0 {
 		if err := (l1.Config{MaxBytes: c.L1MaxBytes}).Validate(); err != nil {
@@ -210,6 +225,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxRefreshes == 0 {
 		c.MaxRefreshes = DefaultMaxRefreshes
 	}
+	def(&c.GutterTTL, DefaultGutterTTL)
 	switch {
 	case c.BusyRetries == 0:
 		c.BusyRetries = DefaultBusyRetries

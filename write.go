@@ -69,6 +69,7 @@ func (c *Client) Set(ctx context.Context, key string, value []byte, opts ...SetO
 		n, req.Epoch = mn, me
 		err = c.writeWithRetry(ctx, send)
 	}
+	c.gutterForget(ctx, n, kb, err)
 	c.dropLocal(key, kb, version, err)
 	return version, err
 }
@@ -99,6 +100,7 @@ func (c *Client) Invalidate(ctx context.Context, key string) (uint64, error) {
 		n, epoch = mn, me
 		err = c.writeWithRetry(ctx, send)
 	}
+	c.gutterForget(ctx, n, kb, err)
 	c.dropLocal(key, kb, version, err)
 	return version, err
 }
