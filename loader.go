@@ -35,8 +35,9 @@ type Hints struct {
 	Background bool
 	// Prewarm is set when the load refreshes a hot key before it expires.
 	Prewarm bool
-	// Degraded is set when the key's node is unreachable: the value will
-	// not be cached, and loads run under a concurrency cap.
+	// Degraded is set when the key's node is unreachable: loads run under
+	// a concurrency cap, and the value is cached only in the gutter (with
+	// its short TTL) when the client has gutter nodes, else not at all.
 	Degraded bool
 	// Leased is set when the load holds the region's lease for the key:
 	// its result fills the cache unless the key is invalidated meanwhile.
