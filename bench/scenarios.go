@@ -11,5 +11,7 @@ func All() []Scenario {
 		rebalanceScenario(),
 		failoverScenario(),
 		degradedScenario(),
+		lagScenario(),
+		partitionScenario(),
 	}
 }

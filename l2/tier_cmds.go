@@ -74,12 +74,18 @@ func cmdTCGet(c *conn, args [][]byte) {
 		c.writeGetReply(status, it, now, flags, token, 0)
 		return
 	}
+	g := ts.global.Load()
 	if req.NoLease {
+		if g != nil && c.readGlobal(g, req.Key, flags) {
+			return
+		}
 		c.writeGetReply(tcproto.StatusMiss, store.Item{}, now, flags, 0, 0)
 		return
 	}
 	token, wait := ts.leases.grant(req.Key, now, period, func() bool { return !n.store.Exists(req.Key) })
 	switch {
+	case token != 0 && g != nil:
+		c.leaseGlobal(g, req.Key, token, flags, now)
 	case token != 0:
 		c.writeGetReply(tcproto.StatusLease, store.Item{}, now, flags, token, 0)
 	case wait > 0:
@@ -140,7 +146,7 @@ func cmdTCSet(c *conn, args [][]byte) {
 	}
 	var stored bool
 	write := func() {
-		it.Version = n.versions.Now()
+		it.Version = n.fillVersion(req.Key, req.Lease)
 		stored, err = n.store.SetIfNewer(req.Key, it)
 	}
 	if req.Lease != 0 {
@@ -165,6 +171,11 @@ func cmdTCSet(c *conn, args [][]byte) {
 		c.writeSetReply(tcproto.StatusOlder, v)
 	default:
 		n.replicate(req.Key)
+		if req.Lease != 0 {
+			n.afterGlobalFill(req.Key, req.Lease, it.Version)
+		} else {
+			n.publishGlobal(req.Key, it.Version)
+		}
 		c.writeSetReply(tcproto.StatusOK, it.Version)
 	}
 }
@@ -189,6 +200,7 @@ func cmdTCDel(c *conn, args [][]byte) {
 	})
 	ts.pushIfTracked(key, version, n.nowMillis())
 	n.replicate(key)
+	n.publishGlobal(key, version)
 	c.writeSetReply(tcproto.StatusOK, version)
 }
 
@@ -199,6 +211,7 @@ func cmdTCUnlease(c *conn, args [][]byte) {
 		return
 	}
 	if c.tierOf().ts.leases.release(key, token) {
+		c.node.afterUnlease(key, token)
 		c.writeInt(1)
 		return
 	}
@@ -217,4 +230,5 @@ func (n *Node) TierWrite(key []byte, write func() (version uint64)) {
 	ts.leases.invalidate(key, func() { version = write() })
 	ts.pushIfTracked(key, version, n.nowMillis())
 	n.replicate(key)
+	n.publishGlobal(key, version)
 }

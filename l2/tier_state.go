@@ -77,7 +77,8 @@ type tierState struct {
 	hot     *hotTracker
 	tracked *trackedSet
 	hub     *trackHub
-	cluster *clusterState // membership, epoch and replication (cluster_*.go, replica*.go)
+	cluster *clusterState               // membership, epoch and replication (cluster_*.go, replica*.go)
+	global  atomic.Pointer[globalState] // nil: no global tier (global.go)
 }
 
 func newTierState(clk clock.Clock) *tierState {
@@ -121,12 +122,12 @@ type TierStats struct {
 // TierStats returns the node's tier-protocol counters.
 func (n *Node) TierStats() TierStats {
 	ts := n.tier
-	l := ts.leases
+	l := ts.leases.stats()
 	pushes, subs, drops := ts.hub.stats()
 	return TierStats{
-		LeasesGranted: l.granted.Load(), LeasesRefused: l.refused.Load(),
-		LeaseFills: l.filled.Load(), LeaseRejects: l.rejected.Load(),
-		LeasesDropped: l.dropped.Load(), LeasesHeld: l.live(),
+		LeasesGranted: l.Granted, LeasesRefused: l.Refused,
+		LeaseFills: l.Filled, LeaseRejects: l.Rejected,
+		LeasesDropped: l.Dropped, LeasesHeld: l.Held,
 		Pushes: pushes, Subscribers: subs, SubscriberDrop: drops,
 		TrackedKeys: ts.tracked.len(),
 	}

@@ -23,6 +23,7 @@ func (n *Node) tierWriteIf(key []byte, write func() (version uint64, changed boo
 	}
 	ts.pushIfTracked(key, version, n.nowMillis())
 	n.replicate(key)
+	n.publishGlobal(key, version)
 }
 
 // update is store.Update as a tier write at version: a Put or Remove

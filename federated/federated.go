@@ -1,0 +1,253 @@
+// Package federated starts a whole multi-region deployment in one process,
+// for tests, benchmarks and the demo: every region of a regions profile
+// gets k L2 nodes on loopback, one L3 node and a federation endpoint on a
+// socket of one simulated WAN, all wired as DESIGN.md describes (an L2
+// owner miss asks the global tier, writes are published, the change stream
+// lands in each region's L2 owner and L3 node). It is an assembly, not a
+// production path: the node binaries wire the same pieces from raftmeta.
+package federated
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/tiercache/tiercache/federation"
+	"github.com/tiercache/tiercache/internal/keyspace"
+	"github.com/tiercache/tiercache/internal/pki"
+	"github.com/tiercache/tiercache/l2"
+	"github.com/tiercache/tiercache/l3"
+	"github.com/tiercache/tiercache/regions"
+)
+
+// ErrUnknownRegion is returned for a region the profile does not have.
+var ErrUnknownRegion = errors.New("federated: unknown region")
+
+// Options shape a Deployment. The zero value runs regions.DefaultProfile
+// with three L2 nodes per region.
+type Options struct {
+	// Profile defaults to regions.DefaultProfile.
+	Profile *regions.Profile
+	// L2Nodes is the number of L2 nodes per region (default 3).
+	L2Nodes int
+	// Keyspaces go to every L2 node (the stampede scope is read there).
+	Keyspaces *keyspace.Table
+	// Seed makes the WAN's jitter reproducible (0: random).
+	Seed uint64
+	// Configure, if set, adjusts each region's federation Config.
+	Configure func(region string, cfg *federation.Config)
+}
+
+// Region is one running region.
+type Region struct {
+	Name     string
+	ID       int
+	L2       []*l2.Node
+	L3       *l3.Node
+	Client   *l3.Client
+	Endpoint *federation.Endpoint
+
+	byID map[string]*l2.Node
+}
+
+// Deployment is every region of a profile, linked to every other.
+type Deployment struct {
+	WAN     *regions.WAN
+	regions []*Region
+}
+
+// Start starts every region and links them; it does not wait for the links
+// (WaitConnected). Close stops everything.
+func Start(opts Options) (*Deployment, error) {
+	if opts.Profile == nil {
+		p, err := regions.Builtin(regions.DefaultProfile)
+		if err != nil {
+			return nil, err
+		}
+		opts.Profile = p
+	}
+	if opts.L2Nodes == 0 {
+		opts.L2Nodes = 3
+	}
+	wan, err := regions.NewWAN(opts.Profile, regions.WANConfig{Seed: opts.Seed})
+	if err != nil {
+		return nil, err
+	}
+	ca, err := pki.NewCA("federated CA", time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	d := &Deployment{WAN: wan}
+	var members []l3.Member
+	for _, pr := range opts.Profile.Regions {
+		r, err := d.startRegion(pr, opts, ca)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("federated: region %s: %w", pr.Name, err)
+		}
+		members = append(members, l3.Member{ID: r.L3.ID(), Region: r.Name})
+	}
+	ring, err := l3.NewRing(1, members)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	for _, r := range d.regions {
+		r.L3.SetRing(ring)
+		r.Client.SetRing(ring)
+	}
+	for _, r := range d.regions {
+		for _, peer := range d.regions {
+			if peer == r {
+				continue
+			}
+			if _, err := r.Endpoint.Connect(peer.Name, peer.Endpoint.Addr()); err != nil {
+				d.Close()
+				return nil, err
+			}
+		}
+	}
+	return d, nil
+}
+
+func (d *Deployment) startRegion(pr regions.Region, opts Options, ca *pki.CA) (*Region, error) {
+	r := &Region{Name: pr.Name, ID: pr.ID, byID: map[string]*l2.Node{}}
+	d.regions = append(d.regions, r) // so Close stops what started
+	var err error
+	if r.L3, err = l3.NewNode(l3.Config{ID: pr.Name + "-l3", Region: pr.Name}); err != nil {
+		return nil, err
+	}
+	var peers []l2.Peer
+	for i := range opts.L2Nodes {
+		n, err := l2.NewNode(l2.Config{ID: fmt.Sprintf("%s-l2-%d", pr.Name, i+1), RegionID: pr.ID, MaxMemory: 64 << 20})
+		if err == nil {
+			err = n.Start()
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.L2 = append(r.L2, n)
+		peers = append(peers, l2.Peer{ID: fmt.Sprintf("%s-l2-%d", pr.Name, i+1), Addr: n.Addr()})
+	}
+	for i, n := range r.L2 {
+		r.byID[peers[i].ID] = n
+		if err := n.SetPeers(peers); err != nil {
+			return nil, err
+		}
+		n.SetKeyspaces(opts.Keyspaces)
+	}
+	cert, key, err := ca.Issue(pki.IssueOptions{CommonName: pr.Name, Role: pki.RoleServer, DNSNames: []string{pr.Name}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	if err != nil {
+		return nil, err
+	}
+	conn, err := d.WAN.Listen(pr.Name, "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cfg := federation.Config{
+		Region: pr.Name, CAPEM: ca.CertPEM(), CertPEM: cert, KeyPEM: key,
+		PacketConn: conn, Replica: fanout{r}, Source: r.L3,
+		// Test-friendly timeouts, as federationtest uses: a partition is
+		// noticed in 1.5 s and a healed link redials within 0.5 s.
+		KeepAlive: 200 * time.Millisecond, IdleTimeout: 1500 * time.Millisecond,
+		HandshakeTimeout: 2 * time.Second,
+		BackoffMin:       20 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
+		StatsInterval: 200 * time.Millisecond,
+	}
+	if opts.Configure != nil {
+		opts.Configure(pr.Name, &cfg)
+	}
+	if r.Endpoint, err = federation.New(cfg); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	l3.Serve(r.Endpoint, r.L3)
+	if r.Client, err = l3.NewClient(l3.ClientConfig{Region: pr.Name, Federation: r.Endpoint, Local: []*l3.Node{r.L3}}); err != nil {
+		return nil, err
+	}
+	g := l3.NewL2Global(r.Client)
+	for _, n := range r.L2 {
+		n.SetGlobal(g)
+	}
+	return r, nil
+}
+
+// Regions returns the regions in profile order.
+func (d *Deployment) Regions() []*Region { return d.regions }
+
+// Region returns the region called name.
+func (d *Deployment) Region(name string) (*Region, error) {
+	for _, r := range d.regions {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownRegion, name)
+}
+
+// WaitConnected waits until every link is up.
+func (d *Deployment) WaitConnected(ctx context.Context) error {
+	for _, r := range d.regions {
+		for _, l := range r.Endpoint.Links() {
+			if err := l.WaitConnected(ctx); err != nil {
+				return fmt.Errorf("%s→%s: %w", r.Name, l.Region(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// Close stops every region: endpoints first, so no change lands in a
+// closed node.
+func (d *Deployment) Close() {
+	for _, r := range d.regions {
+		if r.Endpoint != nil {
+			_ = r.Endpoint.Close()
+		}
+	}
+	for _, r := range d.regions {
+		for _, n := range r.L2 {
+			_ = n.Close()
+		}
+		if r.L3 != nil {
+			_ = r.L3.Close()
+		}
+	}
+}
+
+// Owner returns key's L2 owner in the region.
+func (r *Region) Owner(key []byte) *l2.Node {
+	return r.byID[r.L2[0].Ring().Owner(key)]
+}
+
+// Peers returns the region's L2 nodes as a client's topology names them.
+func (r *Region) Peers() []l2.Peer {
+	out := make([]l2.Peer, len(r.L2))
+	for i, n := range r.L2 {
+		out[i] = l2.Peer{ID: fmt.Sprintf("%s-l2-%d", r.Name, i+1), Addr: n.Addr()}
+	}
+	return out
+}
+
+// fanout is a region's federation Replica: every change goes to the L3
+// node (which keeps the keys it owns) and to the key's L2 owner.
+type fanout struct{ r *Region }
+
+func (f fanout) Apply(from string, changes []federation.Change) error {
+	if err := f.r.L3.Apply(from, changes); err != nil {
+		return err
+	}
+	byOwner := map[*l2.Node][]federation.Change{}
+	for _, c := range changes {
+		o := f.r.Owner(c.Key)
+		byOwner[o] = append(byOwner[o], c)
+	}
+	for n, cs := range byOwner {
+		n.ApplyGlobal(l3.ChangesForL2(cs))
+	}
+	return nil
+}
+
+func (f fanout) Digests(d []uint64) { f.r.L3.Digests(d) }
