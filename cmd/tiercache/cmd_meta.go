@@ -56,10 +56,11 @@ func runMeta(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("meta", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		cfg      raftmeta.Config
-		join     string
-		logLevel string
-		tf       metaTLSFlags
+		cfg         raftmeta.Config
+		join        string
+		logLevel    string
+		metricsAddr string
+		tf          metaTLSFlags
 	)
 	fs.StringVar(&cfg.ID, "id", "", "member id, stable across restarts (required)")
 	fs.StringVar(&cfg.RaftAddr, "raft", "127.0.0.1:9001", "Raft listen address")
@@ -70,6 +71,7 @@ func runMeta(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.DurationVar(&cfg.LeaseTimeout, "lease", raftmeta.DefaultLeaseTimeout, "node lease timeout")
 	fs.DurationVar(&cfg.UpAfter, "up-after", 0, "steady renewal a down node needs before it is up again (default: the lease timeout)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on http://ADDR/metrics (empty: off)")
 	tf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tiercache meta --id ID --data DIR [--raft ADDR] [--http ADDR] [--bootstrap | --join ADDR] [--ca F --cert F --key F | --insecure]")
@@ -101,6 +103,15 @@ func runMeta(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "meta %s: raft %s, api %s, data %s\n", m.ID(), m.RaftAddr(), m.HTTPAddr(), cfg.DataDir)
+	if metricsAddr != "" {
+		addr, stop, err := serveMetrics(metricsAddr, "tiercache/raftmeta", m.RegisterMetrics)
+		if err != nil {
+			m.Close()
+			return err
+		}
+		defer stop() // runs after Close: the gauges read Raft's counters, which outlive its shutdown
+		fmt.Fprintf(stderr, "meta %s: metrics on http://%s/metrics\n", m.ID(), addr)
+	}
 	<-ctx.Done()
 	done := make(chan struct{})
 	go func() {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/tiercache/tiercache/l2"
 	"github.com/tiercache/tiercache/l2/store"
 	"github.com/tiercache/tiercache/raftmeta"
@@ -50,6 +52,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		verbose     = fs.Bool("v", false, "log peer link events to stderr")
 		metaTLS     metaTLSFlags
 		pprofAddr   = fs.String("pprof", "", "serve Go profiles (net/http/pprof) on this loopback address")
+		metricsAddr = fs.String("metrics", "", "serve Prometheus metrics on http://ADDR/metrics (empty: off)")
 	)
 	metaTLS.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -124,6 +127,16 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer stop()
+	}
+	if *metricsAddr != "" {
+		register := func(m metric.Meter) (func() error, error) { return node.RegisterMetrics(m, *region) }
+		addr, stop, err := serveMetrics(*metricsAddr, "tiercache/l2", register)
+		if err != nil {
+			node.Close()
+			return err
+		}
+		defer stop()
+		fmt.Fprintf(stdout, "tiercache node %s metrics on http://%s/metrics\n", cfg.ID, addr)
 	}
 	<-ctx.Done()
 	fmt.Fprintf(stdout, "tiercache node %s shutting down\n", cfg.ID)
