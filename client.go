@@ -14,6 +14,7 @@ import (
 	"github.com/tiercache/tiercache/internal/xfetch"
 	"github.com/tiercache/tiercache/l1"
 	"github.com/tiercache/tiercache/l2/ring"
+	"github.com/tiercache/tiercache/sticky"
 )
 
 // Client is the tier client. Its methods are safe for concurrent use.
@@ -35,6 +36,7 @@ type Client struct {
 	refreshSem  chan struct{} // background refreshes
 	hot         hotRegistry
 	stats       counters
+	sessions    *sticky.Sessions // nil without Config.Region (session.go)
 
 	// losePushes makes the subscriptions read and drop every push, as a
 	// network that loses them would; tests set it.
@@ -90,6 +92,12 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.gutter = gutter
+	if c.sessions, err = newSessions(cfg); err != nil {
+		if c.gutter != nil {
+			c.gutter.close()
+		}
+		return nil, err
+	}
 	c.hot.init()
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := c.SetTopology(Topology{Nodes: cfg.Nodes}); err != nil {

@@ -120,6 +120,15 @@ type Config struct {
 	// (default 1 s; negative turns pre-warming off).
 	PrewarmInterval time.Duration
 
+	// Region names this client's region, which a Session records with
+	// its writes so a lagging read elsewhere knows where to go (default
+	// none: sessions are not sticky).
+	Region string
+	// StickyKeys sign and verify session tokens (sticky.Config.Keys: the
+	// first signs, all verify; each at least sticky.MinKeyBytes). None:
+	// Session.Token returns "" and RestoreSession gives fresh sessions.
+	StickyKeys [][]byte
+
 	// Clock is where TTL decisions read the time (default the wall
 	// clock). Network deadlines always use the wall clock.
 	Clock clock.Clock
@@ -170,6 +179,9 @@ func (c Config) Validate() error {
 		if f.v < 0 {
 			return fmt.Errorf("%w: %s is negative (%d)", ErrInvalidConfig, f.name, f.v)
 		}
+	}
+	if err := c.validateSticky(); err != nil {
+		return err
 	}
 	if err := c.validateGutter(); err != nil {
 		return err

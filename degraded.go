@@ -37,7 +37,9 @@ func (c *Client) degraded(ctx context.Context, dst []byte, rq *readReq, cause er
 	if rq.bg || errors.Is(cause, ErrOverloaded) {
 		return dst, cause
 	}
-	if c.gutter != nil {
+	if c.gutter != nil && rq.minVer == 0 {
+		// A sticky read skips the gutter: its short-lived copies carry
+		// no version to check against the session's write.
 		return c.shared(ctx, dst, rq, func() ([]byte, error) { return c.viaGutter(ctx, rq, cause) })
 	}
 	if rq.loader == nil {

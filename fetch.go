@@ -41,6 +41,8 @@ func (c *Client) getRequest(rq *readReq, epoch uint64) tcproto.GetRequest {
 		NoLease: rq.def.NoLeases || rq.loader == nil,
 		Track:   c.l1 != nil && rq.ks.L1Mode() == keyspace.L1All,
 		Hits:    c.hot.takeHits(rq.key, rq.kb),
+		MinVer:  rq.minVer,
+		From:    bytesOf(rq.from),
 	}
 }
 
@@ -59,6 +61,9 @@ func (c *Client) getWithRetry(ctx context.Context, n *nodeClient, req tcproto.Ge
 // resolve acts on a TC.GET reply whose value, if any, is v[len(dst):].
 // te is the subscription epoch read before the request.
 func (c *Client) resolve(ctx context.Context, dst, v []byte, rq *readReq, n *nodeClient, epoch, te uint64, rep getReply) ([]byte, error) {
+	if rq.minVer != 0 && c.behind(rq, rep) {
+		return c.loadBehind(ctx, dst, rq, n, epoch, te, rep)
+	}
 	switch rep.status {
 	case tcproto.StatusHit:
 		c.stats.l2Hits.Add(1)

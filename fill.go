@@ -17,6 +17,9 @@ func (c *Client) load(ctx context.Context, rq *readReq, h Hints) ([]byte, error)
 		return nil, ErrNoLoader
 	}
 	h.Background, h.Prewarm = h.Background || rq.bg, h.Prewarm || rq.warm
+	if rq.minVer != 0 {
+		h.MinVersion, h.PreferPrimary = max(h.MinVersion, rq.minVer), true
+	}
 	start := time.Now()
 	c.stats.loads.Add(1)
 	v, err := rq.loader.Load(withHints(ctx, h), rq.key)

@@ -19,6 +19,11 @@ type readReq struct {
 	// leading is set inside the function of the key's flight, whose
 	// nested steps must not wait on the flight they are part of.
 	leading bool
+	// minVer is a Session's sticky requirement (session.go): no value
+	// older than it; from is the writer's region to ask when the local
+	// one lags ("" when it is this region).
+	minVer uint64
+	from   string
 }
 
 // Get returns key's value: from L1, else from the key's L2 node, else from

@@ -26,9 +26,9 @@ type LoaderFunc func(ctx context.Context, key string) ([]byte, error)
 // Load calls f.
 func (f LoaderFunc) Load(ctx context.Context, key string) ([]byte, error) { return f(ctx, key) }
 
-// Hints tell a Loader why it is called. More fields will come (the
-// read-your-writes work adds a minimum version); a Loader that ignores them
-// is correct.
+// Hints tell a Loader why it is called. A Loader that ignores them is
+// correct, except that one reading a lagging database replica should honour
+// MinVersion/PreferPrimary for read-your-writes.
 type Hints struct {
 	// Background is set when no caller waits for this load: a refresh of
 	// a stale, early-expiring or pre-warmed value.
@@ -42,9 +42,13 @@ type Hints struct {
 	// Leased is set when the load holds the region's lease for the key:
 	// its result fills the cache unless the key is invalidated meanwhile.
 	Leased bool
-	// MinVersion is reserved for read-your-writes: the lowest version
-	// the caller's session may see (0: any).
+	// MinVersion is set for a read of a Session inside its sticky window
+	// (read-your-writes): the load must return the session's write,
+	// whose cache version is MinVersion, or a newer one (0: any).
 	MinVersion uint64
+	// PreferPrimary is set with MinVersion: a lagging read replica of the
+	// database may not have the session's write yet, so read the primary.
+	PreferPrimary bool
 }
 
 type hintsKey struct{}

@@ -33,12 +33,26 @@ type Stats struct {
 	L1Admits        uint64 // values put in L1
 	L1Drops         uint64 // L1 entries dropped because their key cooled
 	Moved           uint64 // TCMOVED redirects (the client's epoch was old)
+
+	// Read-your-writes (session.go).
+	StickyReads     uint64 // Session reads inside a write marker's window
+	StickyL1Skips   uint64 // of those, L1 entries passed over as older than the write
+	StickyRemote    uint64 // of those, served from the writer's region
+	StickyLoads     uint64 // of those, loaded from the origin with Hints.MinVersion (BEHIND)
+	TokensRestored  uint64 // session tokens accepted
+	TokensRejected  uint64 // session tokens refused (the session is then not sticky)
+	TokensExpired   uint64 // of those, past their expiry
+	TokensForged    uint64 // of those, with a bad signature (forged, altered, retired key)
+	TokensMalformed uint64 // of those, undecodable or over the size bound
 }
 
 type counters struct {
 	l1Hits, l1Stale, l2Hits, l2Stale, leases, waits, loads, fills, refused, shared atomic.Uint64
 	refreshes, refreshSkipped, prewarms, degraded, degradedLoads, degradedRefused  atomic.Uint64
 	busy, timeouts, breakerFastFails, pushes, trackDrops, l1Admits, l1Drops, moved atomic.Uint64
+
+	stickyReads, stickyL1Skips, stickyRemote, stickyLoads                        atomic.Uint64
+	tokensRestored, tokensRejected, tokensExpired, tokensForged, tokensMalformed atomic.Uint64
 }
 
 // Stats returns the client's counters.
@@ -52,7 +66,12 @@ func (c *Client) Stats() Stats {
 		DegradedLoads: s.degradedLoads.Load(), DegradedRefused: s.degradedRefused.Load(),
 		Busy: s.busy.Load(), Timeouts: s.timeouts.Load(), BreakerFastFail: s.breakerFastFails.Load(),
 		Pushes: s.pushes.Load(), TrackDrops: s.trackDrops.Load(), L1Admits: s.l1Admits.Load(), L1Drops: s.l1Drops.Load(),
-		Moved: s.moved.Load(),
+		Moved:       s.moved.Load(),
+		StickyReads: s.stickyReads.Load(), StickyL1Skips: s.stickyL1Skips.Load(),
+		StickyRemote: s.stickyRemote.Load(), StickyLoads: s.stickyLoads.Load(),
+		TokensRestored: s.tokensRestored.Load(), TokensRejected: s.tokensRejected.Load(),
+		TokensExpired: s.tokensExpired.Load(), TokensForged: s.tokensForged.Load(),
+		TokensMalformed: s.tokensMalformed.Load(),
 	}
 	for _, n := range c.topo.Load().nodes {
 		if n.br.State() != breaker.Closed {

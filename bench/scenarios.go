@@ -13,5 +13,8 @@ func All() []Scenario {
 		degradedScenario(),
 		lagScenario(),
 		partitionScenario(),
+		rywScenario(),
+		stampedeGlobalScenario(),
+		federationScenario(),
 	}
 }

@@ -58,6 +58,19 @@ func cmdTCGet(c *conn, args [][]byte) {
 		// still be on its previous owner (migrate_pull.go).
 		it, ok = n.pullThrough(req.Key)
 	}
+	if req.MinVer != 0 {
+		// A sticky read: the session wrote req.MinVer. Observing it keeps
+		// any fill this node versions from now on past that write.
+		n.versions.Observe(req.MinVer)
+		if !ok || it.Version < req.MinVer {
+			if c.serveSticky(&req, it, ok, flags, now) {
+				return
+			}
+			ok = false
+		} else {
+			ts.stickyN.local.Add(1)
+		}
+	}
 	if ok {
 		status := tcproto.StatusHit
 		stale := it.SoftExpireAt != 0 && now >= it.SoftExpireAt

@@ -79,6 +79,8 @@ type tierState struct {
 	hub     *trackHub
 	cluster *clusterState               // membership, epoch and replication (cluster_*.go, replica*.go)
 	global  atomic.Pointer[globalState] // nil: no global tier (global.go)
+	sticky  atomic.Pointer[stickyState] // nil: sticky reads never leave the region (global_sticky.go)
+	stickyN stickyCounters
 }
 
 func newTierState(clk clock.Clock) *tierState {

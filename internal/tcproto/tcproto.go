@@ -41,12 +41,17 @@ const (
 	StatusOK      // stored (TC.SET) or tombstoned (TC.DEL)
 	StatusNoLease // refused: the lease token is not the key's live lease
 	StatusOlder   // refused: the key holds a newer version or tombstone
+	// StatusBehind answers a TC.GET with MINVER whose version neither the
+	// node nor the writer's region (FROM) could serve: the reply's version
+	// is what the node holds (0: nothing), and lease_token, if non-zero,
+	// lets the caller fill after loading from the primary.
+	StatusBehind
 )
 
 var statusNames = [...]string{
 	StatusNone: "", StatusHit: "HIT", StatusStale: "STALE", StatusLease: "LEASE",
 	StatusWait: "WAIT", StatusMiss: "MISS", StatusOK: "OK",
-	StatusNoLease: "NOLEASE", StatusOlder: "OLDER",
+	StatusNoLease: "NOLEASE", StatusOlder: "OLDER", StatusBehind: "BEHIND",
 }
 
 func (s Status) String() string {
@@ -73,6 +78,7 @@ type Flags int64
 const (
 	FlagHot     Flags = 1 << iota // the node sees the key as a heavy hitter
 	FlagTracked                   // invalidations of the key are pushed to TC.TRACK subscribers
+	FlagRemote                    // a MINVER read served from the writer's region (FROM)
 )
 
 // GetReplyLen is the number of elements of a TC.GET reply:
@@ -103,7 +109,8 @@ const (
 	OptRefresh = "REFRESH" // TC.GET: grant a refresh lease even on a fresh hit, if the value is still at the given version (0: any)
 	OptHits    = "HITS"    // TC.GET: reads of the key the client's L1 served since its last fetch
 	OptTrack   = "TRACK"   // TC.GET: the client keeps the key in L1: push its invalidations
-	OptMinVer  = "MINVER"  // TC.GET: reserved for read-your-writes (a version the reply must reach)
+	OptMinVer  = "MINVER"  // TC.GET: read-your-writes: serve no value older than this version
+	OptFrom    = "FROM"    // TC.GET: with MINVER, the region where that version was written
 )
 
 // GetRequest is a parsed TC.GET.
@@ -118,7 +125,10 @@ type GetRequest struct {
 	RefreshOf uint64
 	Track     bool
 	Hits      uint64
-	MinVer    uint64
+	// MinVer is a sticky read's requirement: no value older than it.
+	MinVer uint64
+	// From is the region that wrote MinVer, asked when this one lags.
+	From []byte
 }
 
 // AppendGet encodes r as a RESP command.
@@ -138,6 +148,9 @@ func AppendGet(dst []byte, r GetRequest) []byte {
 	}
 	if r.MinVer > 0 {
 		n += 2
+		if len(r.From) > 0 {
+			n += 2
+		}
 	}
 	dst = redcon.AppendArray(dst, n)
 	dst = redcon.AppendBulkString(dst, "TC.GET")
@@ -160,9 +173,16 @@ func AppendGet(dst []byte, r GetRequest) []byte {
 	if r.MinVer > 0 {
 		dst = redcon.AppendBulkString(dst, OptMinVer)
 		dst = redcon.AppendBulkUint(dst, r.MinVer)
+		if len(r.From) > 0 {
+			dst = redcon.AppendBulkString(dst, OptFrom)
+			dst = redcon.AppendBulk(dst, r.From)
+		}
 	}
 	return dst
 }
+
+// maxRegionName bounds FROM's region name.
+const maxRegionName = 64
 
 // ParseGet parses the arguments of a TC.GET (args[0] is the name).
 func ParseGet(args [][]byte) (GetRequest, error) {
@@ -197,6 +217,12 @@ func ParseGet(args [][]byte) (GetRequest, error) {
 			if r.MinVer, err = parseUint(args[i]); err != nil {
 				return r, err
 			}
+		case equalFold(args[i], OptFrom) && i+1 < len(args):
+			i++
+			if len(args[i]) == 0 || len(args[i]) > maxRegionName {
+				return r, fmt.Errorf("%w: TC.GET FROM region of %d bytes", ErrSyntax, len(args[i]))
+			}
+			r.From = args[i]
 		default:
 			return r, fmt.Errorf("%w: TC.GET option %q", ErrSyntax, args[i])
 		}

@@ -21,6 +21,7 @@ func TestGetRoundTrip(t *testing.T) {
 	for _, r := range []GetRequest{
 		{Key: []byte("user:1"), Epoch: 0},
 		{Key: []byte("k"), Epoch: 7, NoLease: true, Refresh: true, RefreshOf: 77, Track: true, Hits: 99, MinVer: 1 << 50},
+		{Key: []byte("k"), Epoch: 1, MinVer: 42, From: []byte("eu-west")},
 	} {
 		got, err := ParseGet(args(t, AppendGet(nil, r)))
 		if err != nil {
@@ -53,6 +54,7 @@ func TestParseErrors(t *testing.T) {
 		{[]byte("TC.GET"), []byte("k"), []byte("-1")},
 		{[]byte("TC.GET"), []byte("k"), []byte("0"), []byte("BOGUS")},
 		{[]byte("TC.GET"), []byte("k"), []byte("0"), []byte("HITS")},
+		{[]byte("TC.GET"), []byte("k"), []byte("0"), []byte("MINVER"), []byte("1"), []byte("FROM"), []byte("")},
 	}
 	for _, a := range bad {
 		if _, err := ParseGet(a); !errors.Is(err, ErrSyntax) {
@@ -72,7 +74,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestStatusNames(t *testing.T) {
-	for s := StatusHit; s <= StatusOlder; s++ {
+	for s := StatusHit; s <= StatusBehind; s++ {
 		if got := ParseStatus([]byte(s.String())); got != s {
 			t.Errorf("%v parsed as %v", s, got)
 		}
