@@ -127,6 +127,14 @@ func TestFailoverServesFromReplica(t *testing.T) {
 	}
 	t.Logf("n2 marked down %v after the kill, epoch %d; it owned %d keys", time.Since(killed), top.Epoch, owned)
 	r.waitApplied(t, top.Epoch, []*l2.Node{r.nodes[0], r.nodes[2]})
+	// The client hears of the epoch through its own watcher callback, which
+	// may run just after Wait returns; a read sent on the old ring would go
+	// to the dead node and take the degraded path to the origin.
+	for deadline := time.Now().Add(10 * time.Second); r.client.topo.Load().epoch < top.Epoch; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("client stuck at epoch %d < %d", r.client.topo.Load().epoch, top.Epoch)
+		}
+	}
 
 	var loads atomic.Int64
 	origin := LoaderFunc(func(ctx context.Context, key string) ([]byte, error) {
