@@ -173,6 +173,11 @@ func newMigrator(n *Node, cfg MigrateConfig, sleep func(context.Context, time.Du
 		links: map[string]*peer{}, book: map[string]string{}, gate: gate, ctx: ctx, stop: stop,
 		prog: MigrationProgress{Node: n.cfg.ID, State: MigrationIdle},
 	}
+	// The routing's addresses seed the book, so the first topology
+	// change still knows how to reach a node it drops (see RingChanged).
+	for id, p := range n.routing.Load().peers {
+		m.book[id] = p.addr
+	}
 	registerMigrator(n, m)
 	// Follow the control plane: every ApplyTopology moves the ranges.
 	m.unhook = n.OnTopologyChange(m.RingChanged)
@@ -349,12 +354,15 @@ func (m *Migrator) RingChanged(oldRing, newRing *ring.Ring, epoch uint64) {
 	if oldRing == nil || newRing == nil {
 		return
 	}
+	// The routing holds newRing's addresses only: a node that left
+	// (drained, down) is found in the book, which keeps every address
+	// seen, so the pull-through from it can dial it.
 	m.mu.Lock()
+	for id, p := range m.node.routing.Load().peers {
+		m.book[id] = p.addr
+	}
 	addrs := maps.Clone(m.book)
 	m.mu.Unlock()
-	for id, p := range m.node.routing.Load().peers {
-		addrs[id] = p.addr
-	}
 	moves := ring.Diff(oldRing, newRing)
 	m.addPulls(epoch, m.node.cfg.ID, moves, addrs)
 	if err := m.startPush(epoch, moves, addrs); err != nil {

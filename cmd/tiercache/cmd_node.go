@@ -158,13 +158,17 @@ func joinMeta(node *l2.Node, meta, region, advertise string, weight int, tlsFlag
 	}
 	// The migrator hooks topology changes before the first one arrives:
 	// each moves the affected ranges, reports progress to the control
-	// plane and follows `tiercache ctl rebalance pause|resume`.
+	// plane and follows `tiercache ctl rebalance pause|resume`. The member
+	// also hands it the node's own drain (`tiercache ctl drain`), which no
+	// ring change of this node announces: it then pushes all its ranges
+	// to the remaining nodes, and the node may be stopped once
+	// `tiercache ctl rebalance status` says done.
 	mig, err := l2.NewMigrator(node, l2.MigrateConfig{Control: l2.NewMetaControl(cl)})
 	if err != nil {
 		cl.Close()
 		return nil, err
 	}
-	m, err := node.JoinControlPlane(l2.MetaConfig{Client: cl, Region: region, Address: advertise, Weight: weight})
+	m, err := node.JoinControlPlane(l2.MetaConfig{Client: cl, Region: region, Address: advertise, Weight: weight, Migrator: mig})
 	if err != nil {
 		mig.Close()
 		cl.Close()
