@@ -31,6 +31,11 @@ type Client struct {
 	deltas       map[string]*xfetch.Delta // origin load time per keyspace
 	defaultDelta xfetch.Delta
 
+	// prewarmByHand stops the background pre-warm loop from acting: tests
+	// on a fake clock call prewarmOnce themselves, and the loop's wall-clock
+	// ticks would otherwise race them.
+	prewarmByHand atomic.Bool
+
 	degradedSem chan struct{} // origin loads of keys whose node is down
 	gutter      *gutterPool   // nil without GutterNodes or with DegradedLoader
 	refreshSem  chan struct{} // background refreshes

@@ -91,6 +91,7 @@ func TestPrewarmRefreshesHotKeysBeforeExpiry(t *testing.T) {
 	var clients []*Client
 	for range 3 {
 		c := r.client(t, Config{Keyspaces: table, Clock: clk})
+		c.prewarmByHand.Store(true) // the test drives prewarmOnce on its fake clock
 		waitFor(t, "subscriptions", c.trackingUpAll)
 		clients = append(clients, c)
 	}

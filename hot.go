@@ -131,7 +131,9 @@ func (c *Client) runPrewarm(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		c.prewarmOnce()
+		if !c.prewarmByHand.Load() {
+			c.prewarmOnce()
+		}
 	}
 }
 
