@@ -21,7 +21,9 @@ import (
 // region has a one-node ring) and must not be modified. Hooks run one at
 // a time, in registration order, on the goroutine that called
 // ApplyTopology (the control-plane watcher's): they must return quickly
-// and must not call ApplyTopology or OnTopologyChange.
+// and must not call ApplyTopology or OnTopologyChange. A topology applied
+// again at the same epoch (a keyspace-only change) runs the hooks too,
+// with equal rings: a hook must treat that as no change.
 type TopologyHook func(oldRing, newRing *ring.Ring, epoch uint64)
 
 // clusterState is a node's view of the control plane.

@@ -362,8 +362,16 @@ func (m *Migrator) RingChanged(oldRing, newRing *ring.Ring, epoch uint64) {
 		m.book[id] = p.addr
 	}
 	addrs := maps.Clone(m.book)
+	last, started := m.prog.Epoch, m.prog.State != MigrationIdle
 	m.mu.Unlock()
 	moves := ring.Diff(oldRing, newRing)
+	if started && epoch == last && len(moves) == 0 {
+		// The same topology applied again: raftmeta keeps the epoch for a
+		// keyspace-only change (`ctl keyspace set`) and every up node
+		// re-applies it. Nothing moves, and starting a push would cancel
+		// the running one and report done, abandoning the rebalance.
+		return
+	}
 	m.addPulls(epoch, m.node.cfg.ID, moves, addrs)
 	if err := m.startPush(epoch, moves, addrs); err != nil {
 		m.node.cfg.Logger.Warn("l2: migration not started", "epoch", epoch, "err", err)

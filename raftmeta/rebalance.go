@@ -125,8 +125,13 @@ func (r RebalanceReport) Validate() error {
 // returns the new record, or nil when the report is for an older
 // rebalance. The operator's pause (Hold) survives reports and carries
 // over to a new rebalance; the record is done when every node that has
-// reported is (a node with nothing to push reports done at once).
-func mergeReport(cur *Rebalance, rep RebalanceReport) *Rebalance {
+// reported is (a node with nothing to push reports done at once) and
+// every node in expect has reported. expect names the nodes known to
+// have ranges to push (the draining ones): at the start of a drain the
+// up nodes, which push nothing, report done 0/0 at once, before the
+// draining node's first report, and without expect the record would say
+// done while the drain has not begun.
+func mergeReport(cur *Rebalance, rep RebalanceReport, expect []string) *Rebalance {
 	var r Rebalance
 	switch {
 	case cur != nil && rep.ToEpoch < cur.ToEpoch:
@@ -163,6 +168,11 @@ func mergeReport(cur *Rebalance, rep RebalanceReport) *Rebalance {
 			r.UpdatedAt = n.UpdatedAt
 		}
 		done = done && n.State == RebalanceDone
+	}
+	for _, id := range expect {
+		if _, ok := r.Nodes[id]; !ok {
+			done = false
+		}
 	}
 	switch {
 	case done:

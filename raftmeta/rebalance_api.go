@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // Rebalance progress from the nodes and pause/resume from the operator.
@@ -20,12 +21,26 @@ func (st *state) reportRebalance(rep *RebalanceReport) (bool, error) {
 	if err := rep.Validate(); err != nil {
 		return false, err
 	}
-	r := mergeReport(st.Rebalance, *rep)
+	r := mergeReport(st.Rebalance, *rep, st.drainingL2())
 	if r == nil {
 		return false, nil // a report for an older rebalance
 	}
 	st.Rebalance = r
 	return true, nil
+}
+
+// drainingL2 returns the L2 nodes marked draining, sorted: each has every
+// range it holds to push (l2's ClusterMember drains it at each epoch), so
+// a rebalance is not done until it has reported.
+func (st *state) drainingL2() []string {
+	var ids []string
+	for id, n := range st.Nodes {
+		if n.Tier == TierL2 && n.State == StateDraining {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // setRebalanceState pauses or resumes the record. A pause with no
