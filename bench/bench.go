@@ -56,6 +56,14 @@ type Options struct {
 	Args []string
 }
 
+// RunsOr returns the requested number of runs, or def when none was asked.
+func (o Options) RunsOr(def int) int {
+	if o.Runs > 0 {
+		return o.Runs
+	}
+	return def
+}
+
 // Progressf writes a progress line if o.Progress is set.
 func (o Options) Progressf(format string, args ...any) {
 	if o.Progress != nil {

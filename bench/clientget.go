@@ -32,10 +32,7 @@ func runClientGet(ctx context.Context, o Options) (*Result, error) {
 	if err := fs.Parse(o.Args); err != nil {
 		return nil, err
 	}
-	runs := o.Runs
-	if runs == 0 {
-		runs = 3
-	}
+	runs := o.RunsOr(3)
 	if o.Quick {
 		*ops, runs = 2000, 1
 	}

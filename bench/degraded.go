@@ -70,10 +70,7 @@ func runDegraded(ctx context.Context, o Options) (*Result, error) {
 	if err := fs.Parse(o.Args); err != nil {
 		return nil, err
 	}
-	runs := o.Runs
-	if runs == 0 {
-		runs = 2
-	}
+	runs := o.RunsOr(2)
 	if o.Quick {
 		cfg.keys, cfg.readRate, cfg.warm, cfg.window, runs = 2000, 1000, time.Second, 1500*time.Millisecond, 1
 		// A smoke run may share the machine with -race builds: a

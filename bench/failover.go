@@ -58,10 +58,7 @@ func runFailover(ctx context.Context, o Options) (*Result, error) {
 	if err := fs.Parse(o.Args); err != nil {
 		return nil, err
 	}
-	runs := o.Runs
-	if runs == 0 {
-		runs = 3
-	}
+	runs := o.RunsOr(3)
 	if o.Quick {
 		*keys, *probes, *readers, runs = 300, 8, 4, 1
 	}

@@ -35,10 +35,7 @@ func runHotkey(ctx context.Context, o Options) (*Result, error) {
 	if err := fs.Parse(o.Args); err != nil {
 		return nil, err
 	}
-	runs := o.Runs
-	if runs == 0 {
-		runs = 3
-	}
+	runs := o.RunsOr(3)
 	if o.Quick {
 		*dur, runs = time.Second, 1
 	}

@@ -65,10 +65,7 @@ func runRebalance(ctx context.Context, o Options) (*Result, error) {
 	if p.bucket < fineBucket || p.keys < 2 || p.rate <= 0 || p.coldEvery <= 0 || p.clients <= 0 || p.workers <= 0 {
 		return nil, fmt.Errorf("rebalance: bad flags (bucket >= 100ms, keys >= 2, positive rate, cold-every, clients, workers)")
 	}
-	runs := o.Runs
-	if runs == 0 {
-		runs = 2
-	}
+	runs := o.RunsOr(2)
 	if o.Quick {
 		p.keys, p.rate, p.steady, p.after, p.bucket, runs = 5000, 3000, time.Second, 1500*time.Millisecond, 500*time.Millisecond, 1
 	}

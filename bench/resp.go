@@ -41,10 +41,7 @@ func runRESP(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: redis-benchmark not on PATH (apt-get install redis-tools)", ErrPeerMissing)
 	}
-	runs := o.Runs
-	if runs == 0 {
-		runs = 3
-	}
+	runs := o.RunsOr(3)
 	requests := map[int]int{1: 100_000, 16: 400_000}
 	if o.Quick {
 		requests = map[int]int{1: 10_000, 16: 40_000}

@@ -48,10 +48,7 @@ func runStampede(ctx context.Context, o Options) (*Result, error) {
 	if err := fs.Parse(o.Args); err != nil {
 		return nil, err
 	}
-	runs := o.Runs
-	if runs == 0 {
-		runs = 3
-	}
+	runs := o.RunsOr(3)
 	if o.Quick {
 		*clients, *readers, runs = 4, 1000, 1
 	}

@@ -32,10 +32,7 @@ func runStampedeGlobal(ctx context.Context, o Options) (*Result, error) {
 	if err := fs.Parse(o.Args); err != nil {
 		return nil, err
 	}
-	runs := o.Runs
-	if runs == 0 {
-		runs = 5
-	}
+	runs := o.RunsOr(5)
 	if o.Quick {
 		*readers, runs = 50, 1
 	}
