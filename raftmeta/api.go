@@ -185,6 +185,31 @@ func decodeStrict(b []byte, v any) error {
 	return nil
 }
 
+// decodeValid decodes b strictly into v and checks it, so every write
+// endpoint refuses a malformed or invalid body the same way.
+func decodeValid(b []byte, v interface{ Validate() error }) error {
+	if err := decodeStrict(b, v); err != nil {
+		return err
+	}
+	if err := v.Validate(); err != nil {
+		if errors.Is(err, ErrInvalid) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// readValid reads the request body and decodes it with decodeValid; it
+// returns the body for forwarding to the leader.
+func readValid(r *http.Request, v interface{ Validate() error }) ([]byte, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	return body, decodeValid(body, v)
+}
+
 // queryUint reads an optional unsigned query parameter.
 func queryUint(r *http.Request, name string) (*uint64, error) {
 	s := r.URL.Query().Get(name)

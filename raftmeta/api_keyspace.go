@@ -1,7 +1,6 @@
 package raftmeta
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/tiercache/tiercache/internal/keyspace"
@@ -48,11 +47,8 @@ func (m *Member) handleKeyspaceGet(w http.ResponseWriter, r *http.Request) {
 func (m *Member) handleKeyspaceSet(w http.ResponseWriter, r *http.Request) {
 	m.keyspaceWrite(w, r, func(name string, body []byte) (*command, error) {
 		var s keyspace.Settings
-		if err := decodeStrict(body, &s); err != nil {
+		if err := decodeValid(body, &s); err != nil {
 			return nil, err
-		}
-		if err := s.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		return &command{Op: opSetKeyspace, Keyspace: name, Settings: &s}, nil
 	})

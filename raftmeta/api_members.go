@@ -37,17 +37,9 @@ func (j JoinRequest) Validate() error {
 // voter (a no-op if it is already one at that address) and records its API
 // address in the FSM.
 func (m *Member) handleAddMember(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		m.writeError(w, err)
-		return
-	}
 	var j JoinRequest
-	if err := decodeStrict(body, &j); err != nil {
-		m.writeError(w, err)
-		return
-	}
-	if err := j.Validate(); err != nil {
+	body, err := readValid(r, &j)
+	if err != nil {
 		m.writeError(w, err)
 		return
 	}
@@ -128,17 +120,9 @@ func (m *Member) handleRebalanceGet(w http.ResponseWriter, _ *http.Request) {
 
 // handleRebalanceSet serves PUT /v1/rebalance with a Rebalance body.
 func (m *Member) handleRebalanceSet(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		m.writeError(w, err)
-		return
-	}
 	var rb Rebalance
-	if err := decodeStrict(body, &rb); err != nil {
-		m.writeError(w, err)
-		return
-	}
-	if err := rb.Validate(); err != nil {
+	body, err := readValid(r, &rb)
+	if err != nil {
 		m.writeError(w, err)
 		return
 	}

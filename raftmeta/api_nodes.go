@@ -46,10 +46,7 @@ func (m *Member) readCommand(w http.ResponseWriter, r *http.Request, build func(
 func (m *Member) handleRegister(w http.ResponseWriter, r *http.Request) {
 	var spec NodeSpec
 	body, c := m.readCommand(w, r, func(body []byte, expect *uint64) (*command, error) {
-		if err := decodeStrict(body, &spec); err != nil {
-			return nil, err
-		}
-		if err := spec.Validate(); err != nil {
+		if err := decodeValid(body, &spec); err != nil {
 			return nil, err
 		}
 		return &command{Op: opRegister, Spec: &spec, ExpectEpoch: expect}, nil

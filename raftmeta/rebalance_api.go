@@ -73,17 +73,9 @@ func (st *state) setRebalanceState(want *Rebalance) (bool, error) {
 // handleRebalanceReport serves POST /v1/rebalance/report with a
 // RebalanceReport body.
 func (m *Member) handleRebalanceReport(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		m.writeError(w, err)
-		return
-	}
 	var rep RebalanceReport
-	if err := decodeStrict(body, &rep); err != nil {
-		m.writeError(w, err)
-		return
-	}
-	if err := rep.Validate(); err != nil {
+	body, err := readValid(r, &rep)
+	if err != nil {
 		m.writeError(w, err)
 		return
 	}
