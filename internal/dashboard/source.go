@@ -69,7 +69,7 @@ type RegionState struct {
 // NodeState is one L2 or L3 node.
 type NodeState struct {
 	ID      string `json:"id"`
-	Tier    string `json:"tier"`    // "l2" or "l3"
+	Tier    string `json:"tier"` // "l2" or "l3"
 	Addr    string `json:"addr"`
 	State   string `json:"state"`   // "up", "down", "draining" as raftmeta has it
 	Running bool   `json:"running"` // whether the process side is running (false after a kill)
