@@ -10,17 +10,17 @@ import (
 	"time"
 )
 
-// Conn is one region's socket on a WAN. It is a net.PacketConn: reads pass
-// straight through, and writes to another region are held back for the
-// link's one-way delay, dropped for loss or partition, and then sent by one
-// scheduler goroutine per Conn (a timer on the earliest due packet, never a
-// goroutine per packet). Close stops that goroutine, drops what is still in
-// flight, and closes the wrapped socket.
+// Conn is one region's socket on a WAN or a HostWAN. It is a
+// net.PacketConn: reads pass straight through, and writes to another
+// region are held back for the link's one-way delay, dropped for loss or
+// partition, and then sent by one scheduler goroutine per Conn (a timer on
+// the earliest due packet, never a goroutine per packet). Close stops that
+// goroutine, drops what is still in flight, and closes the wrapped socket.
 //
 // Conn deliberately offers neither the batch nor the syscall methods of
 // *net.UDPConn, so quic-go cannot bypass the simulation through them.
 type Conn struct {
-	wan    *WAN
+	net    router
 	region string
 	key    netip.AddrPort
 	pc     net.PacketConn
@@ -34,7 +34,22 @@ type Conn struct {
 	closed sync.Once
 	loopWG sync.WaitGroup
 
+	queueLimit int
+
 	stats connCounters
+}
+
+// router is the network a Conn simulates: a WAN holding every region's
+// sockets in one process, or a HostWAN holding one region's in its own.
+type router interface {
+	// route tells how a packet from region src to dst travels: remote is
+	// false when dst is not a simulated remote region (send at once).
+	route(src string, dst netip.AddrPort) (l Link, cut, remote bool)
+	// isCut reports whether a packet already in flight from src to dst
+	// is to be dropped on arrival.
+	isCut(src string, dst netip.AddrPort) bool
+	// detach forgets a closed Conn's address.
+	detach(key netip.AddrPort)
 }
 
 // ConnStats counts what happened to the packets a Conn was asked to send.
@@ -63,15 +78,16 @@ type packet struct {
 	data []byte
 }
 
-func newConn(w *WAN, region string, key netip.AddrPort, pc net.PacketConn, seed uint64) *Conn {
+func newConn(r router, region string, key netip.AddrPort, pc net.PacketConn, seed uint64, queueLimit int) *Conn {
 	c := &Conn{
-		wan:    w,
-		region: region,
-		key:    key,
-		pc:     pc,
-		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		net:        r,
+		region:     region,
+		key:        key,
+		pc:         pc,
+		rng:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		wake:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		queueLimit: queueLimit,
 	}
 	c.loopWG.Add(1)
 	go c.deliverLoop()
@@ -108,7 +124,7 @@ func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if !ok {
 		return c.pc.WriteTo(b, addr)
 	}
-	link, cut, remote := c.wan.route(c.region, key)
+	link, cut, remote := c.net.route(c.region, key)
 	if !remote {
 		c.stats.delivered.Add(1)
 		return c.pc.WriteTo(b, addr)
@@ -123,7 +139,7 @@ func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 		c.stats.lost.Add(1)
 		return len(b), nil
 	}
-	if len(c.queue) >= c.wan.queueLimit {
+	if len(c.queue) >= c.queueLimit {
 		c.mu.Unlock()
 		c.stats.overflowed.Add(1)
 		return len(b), nil
@@ -169,7 +185,7 @@ func (c *Conn) deliverLoop() {
 		c.mu.Unlock()
 
 		for _, p := range due {
-			if c.wan.isCut(c.region, p.key) {
+			if c.net.isCut(c.region, p.key) {
 				c.stats.blocked.Add(1)
 				continue
 			}
@@ -200,7 +216,7 @@ func (c *Conn) Close() error {
 	c.closed.Do(func() {
 		close(c.done)
 		c.loopWG.Wait()
-		c.wan.detach(c.key)
+		c.net.detach(c.key)
 		c.mu.Lock()
 		c.queue = nil
 		c.mu.Unlock()

@@ -24,7 +24,7 @@ var builtin embed.FS
 // ".yaml"), e.g. DefaultProfile.
 func Builtin(name string) (*Profile, error) {
 	data, err := builtin.ReadFile(name + ".yaml")
-	if err != nil {
+	if err != nil || strings.HasSuffix(name, deploySuffix) {
 		return nil, fmt.Errorf("%w: %q (have %s)", ErrUnknownProfile, name, strings.Join(BuiltinNames(), ", "))
 	}
 	return Parse(data)
@@ -35,7 +35,9 @@ func BuiltinNames() []string {
 	entries, _ := builtin.ReadDir(".")
 	var names []string
 	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+		if name := strings.TrimSuffix(e.Name(), ".yaml"); !strings.HasSuffix(name, deploySuffix) {
+			names = append(names, name) // deployments are embedded too; see BuiltinDeployment
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -12,6 +12,13 @@
 // round trip plus jitter, dropped with the link's loss rate, or blocked while
 // the two regions are partitioned. It sits under quic-go the way tc netem sits
 // under the kernel, so federation links see a realistic network on loopback.
+// When each region runs in its own process, a HostWAN does the same for
+// that process's sockets alone, each side delaying what it sends.
+//
+// A Deployment (deploy.go) places a profile on machines: the addresses of
+// the raftmeta members, of every region's L2 nodes and of its gateway, the
+// certificates' directory and the password's environment variable, so the
+// separate processes of a federation start from one file.
 package regions
 
 import (

@@ -119,7 +119,7 @@ func (w *WAN) Attach(region string, pc net.PacketConn) (*Conn, error) {
 	seed := w.nextSeed
 	w.nextSeed++
 	w.mu.Unlock()
-	return newConn(w, region, key, pc, seed), nil
+	return newConn(w, region, key, pc, seed, w.queueLimit), nil
 }
 
 // RegionOf returns the region whose Conn owns addr.

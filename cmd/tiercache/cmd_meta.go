@@ -61,6 +61,8 @@ func runMeta(ctx context.Context, args []string, _, stderr io.Writer) error {
 		logLevel    string
 		metricsAddr string
 		tf          metaTLSFlags
+		deploy      string
+		tlsDir      string
 	)
 	fs.StringVar(&cfg.ID, "id", "", "member id, stable across restarts (required)")
 	fs.StringVar(&cfg.RaftAddr, "raft", "127.0.0.1:9001", "Raft listen address")
@@ -72,9 +74,12 @@ func runMeta(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.DurationVar(&cfg.UpAfter, "up-after", 0, "steady renewal a down node needs before it is up again (default: the lease timeout)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on http://ADDR/metrics (empty: off)")
+	fs.StringVar(&deploy, "deploy", "", "take this member's addresses, peers and certificates from a deployment file (or a built-in deployment's name, e.g. local-3)")
+	fs.StringVar(&tlsDir, "tls", "", "with --deploy, read certificates from this directory instead of the deployment's tls_dir")
 	tf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tiercache meta --id ID --data DIR [--raft ADDR] [--http ADDR] [--bootstrap | --join ADDR] [--ca F --cert F --key F | --insecure]")
+		fmt.Fprintln(stderr, "       tiercache meta --deploy FILE --id ID --data DIR [--tls DIR]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +90,13 @@ func runMeta(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	if cfg.ID == "" || cfg.DataDir == "" {
 		return errors.New("--id and --data are required")
+	}
+	if deploy != "" {
+		if err := metaFromDeployment(fs, deploy, tlsDir, &cfg, &join, &metricsAddr, &tf); err != nil {
+			return err
+		}
+	} else if tlsDir != "" {
+		return errors.New("--tls needs --deploy")
 	}
 	if !cfg.Bootstrap && join == "" {
 		fmt.Fprintln(stderr, "note: neither --bootstrap nor --join: waiting to be added by an existing member or to resume from --data")
