@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/tiercache/tiercache/internal/keyspace"
 	"github.com/tiercache/tiercache/internal/tcproto"
@@ -37,6 +38,10 @@ import (
 type Session struct {
 	c *Client
 	s *sticky.Session // nil: not sticky (no Region configured)
+	// wrote is the newest version this Session value wrote; with the
+	// markers a restored token carries, it orders the session's writes
+	// (lastWrite).
+	wrote atomic.Uint64
 }
 
 // newSessions returns the client's session factory, nil without a Region.
@@ -104,23 +109,55 @@ func (c *Client) RestoreSession(token string) *Session {
 // signed token, or "" when there are none or no StickyKeys.
 func (s *Session) Token() string { return s.s.Token() }
 
-// Set is Client.Set, remembering the write for the session's reads.
+// Set is Client.Set, remembering the write for the session's reads. Its
+// version is greater than every version the session wrote before (in this
+// process, or in any region its token came from within the sticky
+// window), so the session's last write wins everywhere even when two of
+// its writes land in different regions within one millisecond.
 func (s *Session) Set(ctx context.Context, key string, value []byte, opts ...SetOption) (uint64, error) {
+	if after := s.lastWrite(); after != 0 {
+		opts = append(opts[:len(opts):len(opts)], afterVersion(after))
+	}
 	v, err := s.c.Set(ctx, key, value, opts...)
 	if err == nil {
-		s.s.RecordWrite(bytesOf(key), v, s.c.cfg.Region)
+		s.recordWrite(key, v)
 	}
 	return v, err
 }
 
 // Invalidate is Client.Invalidate, remembering the tombstone's version:
-// the session's next reads of key see no value older than it.
+// the session's next reads of key see no value older than it. Like Set's,
+// the tombstone's version is above every version the session wrote before.
 func (s *Session) Invalidate(ctx context.Context, key string) (uint64, error) {
-	v, err := s.c.Invalidate(ctx, key)
+	v, err := s.c.invalidate(ctx, key, s.lastWrite())
 	if err == nil {
-		s.s.RecordWrite(bytesOf(key), v, s.c.cfg.Region)
+		s.recordWrite(key, v)
 	}
 	return v, err
+}
+
+// recordWrite remembers a write at version v: as a marker for sticky reads
+// and as the session's newest version for its next Set.
+func (s *Session) recordWrite(key string, v uint64) {
+	s.s.RecordWrite(bytesOf(key), v, s.c.cfg.Region)
+	for {
+		old := s.wrote.Load()
+		if v <= old || s.wrote.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// lastWrite returns the newest version the session is known to have
+// written: by this value, or in the markers of the token it was restored
+// from (those still inside their window; an older write is far enough in
+// the past that clocks order it).
+func (s *Session) lastWrite() uint64 {
+	last := s.wrote.Load()
+	for _, m := range s.s.Markers() {
+		last = max(last, m.Version)
+	}
+	return last
 }
 
 // Get is Client.Get, except that inside the window of a write the session

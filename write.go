@@ -14,6 +14,17 @@ type SetOption func(*setOptions)
 
 type setOptions struct {
 	soft, hard time.Duration
+	// after is the newest version the writer has written (a Session's):
+	// the node versions this write above it (TC.SET ... MINVER).
+	after uint64
+}
+
+// afterVersion makes the write's version greater than v, so a session's
+// later write outranks its earlier one wherever both land, even when they
+// were written in two regions within one millisecond, where versions
+// would otherwise be ordered by the regions' ids.
+func afterVersion(v uint64) SetOption {
+	return func(o *setOptions) { o.after = max(o.after, v) }
 }
 
 // WithTTL overrides the keyspace's lifetimes for one Set: the value is
@@ -40,11 +51,13 @@ func (c *Client) Set(ctx context.Context, key string, value []byte, opts ...SetO
 		return 0, fmt.Errorf("%w: %d bytes, keyspace limit %d", ErrTooLarge, len(value), ks.MaxValue())
 	}
 	soft, hard := ttls(ks)
+	var after uint64
 	if len(opts) > 0 {
 		var o setOptions
 		for _, f := range opts {
 			f(&o)
 		}
+		after = o.after
 		if o.hard > 0 {
 			hard, soft = o.hard.Milliseconds(), o.hard.Milliseconds()
 			if o.soft > 0 && o.soft < o.hard {
@@ -54,7 +67,7 @@ func (c *Client) Set(ctx context.Context, key string, value []byte, opts ...SetO
 	}
 	topo := c.topo.Load()
 	n := topo.owner(kb)
-	req := tcproto.SetRequest{Key: kb, Epoch: topo.epoch, Value: value, SoftTTLMs: soft, HardTTLMs: hard}
+	req := tcproto.SetRequest{Key: kb, Epoch: topo.epoch, Value: value, SoftTTLMs: soft, HardTTLMs: hard, MinVer: after}
 	var version uint64
 	send := func(deadline time.Time) error {
 		st, v, err := n.set(ctx, deadline, req)
@@ -85,13 +98,19 @@ func (c *Client) Set(ctx context.Context, key string, value []byte, opts ...SetO
 // An error (ErrUnavailable, ErrBusy) means the invalidation may not have
 // happened: retry it.
 func (c *Client) Invalidate(ctx context.Context, key string) (uint64, error) {
+	return c.invalidate(ctx, key, 0)
+}
+
+// invalidate is Invalidate with a tombstone versioned above after (a
+// Session's newest write; 0: no constraint), as afterVersion is for Set.
+func (c *Client) invalidate(ctx context.Context, key string, after uint64) (uint64, error) {
 	kb := bytesOf(key)
 	topo := c.topo.Load()
 	n := topo.owner(kb)
 	var version uint64
 	epoch := topo.epoch
 	send := func(deadline time.Time) error {
-		v, err := n.del(ctx, deadline, kb, epoch)
+		v, err := n.delAfter(ctx, deadline, kb, epoch, after)
 		version = v
 		return err
 	}

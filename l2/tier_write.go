@@ -1,6 +1,12 @@
 package l2
 
-import "github.com/tiercache/tiercache/l2/store"
+import (
+	"fmt"
+	"time"
+
+	"github.com/tiercache/tiercache/internal/hlc"
+	"github.com/tiercache/tiercache/l2/store"
+)
 
 // Plain Redis writes (SET, DEL, EXPIRE, INCR...) are tier writes too: each
 // runs under its key's lease lock and, when it changed the key, ends the
@@ -42,4 +48,26 @@ func (c *conn) update(key []byte, version uint64, fn func(old store.Item, exists
 		return version, changed && err == nil
 	})
 	return it, ok, err
+}
+
+// maxWriterAhead is how far past this node's clock a TC.SET's MINVER may
+// be. Regions' clocks differ by milliseconds; a version minutes ahead is a
+// bug or an attack, and observing it would push every later version of
+// this node that far into the future.
+const maxWriterAhead = time.Minute
+
+// observeWriter folds a TC.SET's MINVER, the newest version the writing
+// session has written, into the node's clock, so the write it precedes
+// gets a greater version. Without it, a session that writes a key in one
+// region and then, within the same millisecond, in another is ordered by
+// the regions' ids, and its later write can lose everywhere.
+func (n *Node) observeWriter(minVer uint64, now int64) error {
+	if minVer == 0 {
+		return nil
+	}
+	if ahead := hlc.Millis(minVer) - now; ahead > maxWriterAhead.Milliseconds() {
+		return fmt.Errorf("MINVER %d is %d ms ahead of this node's clock (at most %v)", minVer, ahead, maxWriterAhead)
+	}
+	n.versions.Observe(minVer)
+	return nil
 }
