@@ -5,9 +5,12 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tiercache/tiercache/internal/breaker"
 	"github.com/tiercache/tiercache/internal/clock"
 	"github.com/tiercache/tiercache/internal/keyspace"
+	"github.com/tiercache/tiercache/internal/telemetry/tracing"
 	"github.com/tiercache/tiercache/l1"
 )
 
@@ -132,6 +135,16 @@ type Config struct {
 	// Clock is where TTL decisions read the time (default the wall
 	// clock). Network deadlines always use the wall clock.
 	Clock clock.Clock
+
+	// TracerProvider, if set, traces every read that leaves L1: a span
+	// for the Get, one per TC.GET (whose context travels to the node in
+	// TC.GET's TRACE argument, so the node's, the global tier's and the
+	// remote region's spans join the same trace) and one per Loader
+	// call. An L1 hit records nothing: it is cheaper than a span. Nil
+	// (the default) turns tracing off at no cost.
+	TracerProvider trace.TracerProvider
+
+	tracer *tracing.Tracer // from TracerProvider, set by withDefaults
 }
 
 // BreakerConfig tunes the circuit breaker each client keeps per node. The
@@ -248,6 +261,7 @@ func (c Config) withDefaults() Config {
 		c.Keyspaces = &keyspace.Table{}
 	}
 	c.Clock = clock.Or(c.Clock)
+	c.tracer = tracing.New(c.TracerProvider)
 	return c
 }
 

@@ -51,7 +51,7 @@ func (c *Client) getRequest(rq *readReq, epoch uint64) tcproto.GetRequest {
 func (c *Client) getWithRetry(ctx context.Context, n *nodeClient, req tcproto.GetRequest, dst []byte) (getReply, []byte, error) {
 	deadline := c.deadline(ctx)
 	for attempt := 0; ; attempt++ {
-		rep, v, err := n.get(ctx, deadline, req, dst)
+		rep, v, err := c.nodeGet(ctx, n, deadline, req, dst)
 		if err == nil || !errors.Is(err, ErrBusy) || attempt >= c.cfg.BusyRetries || !busyBackoff(ctx, attempt, deadline) {
 			return rep, v, err
 		}
@@ -75,14 +75,17 @@ func (c *Client) resolve(ctx context.Context, dst, v []byte, rq *readReq, n *nod
 			// This client holds the region's one refresh: serve the
 			// stale value and load in the background.
 			c.stats.leases.Add(1)
+			c.stats.ks.leases.Add(c.ksSlot(rq.kb))
 			c.refreshLeased(ctx, rq, n, epoch, te, rep.token, rep.flags)
 		}
 		return v, nil
 	case tcproto.StatusLease:
 		c.stats.leases.Add(1)
+		c.stats.ks.leases.Add(c.ksSlot(rq.kb))
 		return c.loadLeased(ctx, dst, rq, n, epoch, te, rep)
 	case tcproto.StatusWait:
 		c.stats.waits.Add(1)
+		c.stats.ks.waits.Add(c.ksSlot(rq.kb))
 		return c.awaitFill(ctx, dst, rq, rep.waitMs)
 	case tcproto.StatusMiss:
 		if rq.loader == nil {
@@ -225,6 +228,7 @@ func (c *Client) pollFill(ctx context.Context, dst []byte, rq *readReq, waitMs i
 			return c.resolve(ctx, dst, v, rq, n, epoch, te, rep)
 		}
 		c.stats.waits.Add(1)
+		c.stats.ks.waits.Add(c.ksSlot(rq.kb))
 		if time.Now().After(giveUp) {
 			v, err := c.load(ctx, rq, Hints{})
 			return append(dst, v...), err

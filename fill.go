@@ -22,7 +22,14 @@ func (c *Client) load(ctx context.Context, rq *readReq, h Hints) ([]byte, error)
 	}
 	start := time.Now()
 	c.stats.loads.Add(1)
-	v, err := rq.loader.Load(withHints(ctx, h), rq.key)
+	c.stats.ks.loads.Add(c.ksSlot(rq.kb))
+	var v []byte
+	var err error
+	if tr := c.cfg.tracer; tr != nil {
+		v, err = c.loadTraced(ctx, tr, rq, h)
+	} else {
+		v, err = rq.loader.Load(withHints(ctx, h), rq.key)
+	}
 	if err == nil {
 		c.delta(rq.kb).Observe(time.Since(start))
 	}
@@ -182,7 +189,7 @@ func (c *Client) refreshNow(ctx context.Context, rq *readReq, version uint64) {
 	n := topo.owner(rq.kb)
 	te := n.trackEpoch.Load()
 	req := tcproto.GetRequest{Key: rq.kb, Epoch: topo.epoch, Refresh: true, RefreshOf: version}
-	rep, _, err := n.get(ctx, c.deadline(ctx), req, nil)
+	rep, _, err := c.nodeGet(ctx, n, c.deadline(ctx), req, nil)
 	if err != nil || rep.token == 0 {
 		return // another client refreshes it, or the node is down
 	}

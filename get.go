@@ -43,27 +43,38 @@ func (c *Client) Get(ctx context.Context, key string, loader Loader) ([]byte, er
 // first call.
 func (c *Client) GetAppend(ctx context.Context, dst []byte, key string, loader Loader) ([]byte, error) {
 	kb := bytesOf(key)
-	ks := c.cfg.Keyspaces.For(kb)
+	ks, slot := c.keyspaceOf(kb)
 	if c.l1 != nil && ks.L1Mode() != keyspace.L1Off {
 		v, _, st := c.l1.Get(dst, kb)
 		switch st {
 		case l1.Hit:
 			c.stats.l1Hits.Add(1)
+			c.stats.ks.l1Hits.Add(slot)
 			c.hot.countHit(kb)
 			return v, nil
 		case l1.Stale:
 			// Serve what we hold; one background read of the node
 			// renews it (or drops it if the key cooled).
 			c.stats.l1Stale.Add(1)
+			c.stats.ks.l1Stale.Add(slot)
 			c.hot.countHit(kb)
 			c.refreshL1(&readReq{key: key, kb: kb, ks: ks, def: c.defencesFor(kb), loader: loader, bg: true})
 			return v, nil
 		}
+		c.stats.ks.l1Misses.Add(slot)
 	}
 	if ctx.Err() != nil {
 		return dst, ctx.Err()
 	}
 	rq := &readReq{key: key, kb: kb, ks: ks, def: c.defencesFor(kb), loader: loader}
+	if c.cfg.tracer != nil {
+		return c.getTraced(ctx, dst, rq)
+	}
+	return c.getMiss(ctx, dst, rq)
+}
+
+// getMiss resolves a read that L1 could not answer.
+func (c *Client) getMiss(ctx context.Context, dst []byte, rq *readReq) ([]byte, error) {
 	if rq.def.NoSingleflight {
 		return c.fetch(ctx, dst, rq)
 	}

@@ -47,8 +47,10 @@ func (c *Client) Breakers() []NodeBreaker {
 // OpenTelemetry observable instruments on m, read at collection time so
 // reads pay nothing. attrs label every series (an application or region
 // name: a client has no id of its own). Hits are split by tier (l1, l2,
-// gutter); a stale hit is counted apart from a fresh one. unregister stops
-// the observations.
+// gutter); a stale hit is counted apart from a fresh one. L1 reads, origin
+// loads, leases and lease waits are also counted per keyspace (the
+// tiercache_keyspace_* series, tier="l1"; see KeyspaceStats). unregister
+// stops the observations.
 func (c *Client) RegisterMetrics(m metric.Meter, attrs ...attribute.KeyValue) (unregister func() error, err error) {
 	o := obs.NewObservables(m)
 	var (
@@ -78,6 +80,10 @@ func (c *Client) RegisterMetrics(m metric.Meter, attrs ...attribute.KeyValue) (u
 		gFallbacks = o.Counter("tiercache_client_gutter_fallbacks", "degraded reads the gutter could not serve")
 		open       = o.Gauge("tiercache_breaker_open", "1 while the client's breaker for the node is open or half-open")
 		epoch      = o.Gauge("tiercache_client_topology_epoch", "topology epoch the client routes by")
+		ksReads    = o.KeyspaceReads()
+		ksLoads    = o.Counter("tiercache_keyspace_origin_loads", "Loader calls, by keyspace")
+		ksLeases   = o.Counter("tiercache_client_keyspace_leases", "leases this client was granted, by keyspace")
+		ksWaits    = o.Counter("tiercache_client_keyspace_lease_waits", "misses told to wait for another client's fill, by keyspace")
 		base       = slices.Clone(attrs)
 		all        = obs.Attrs(base)
 		tier       = func(t string) metric.ObserveOption { return obs.Attrs(base, attribute.String("tier", t)) }
@@ -103,6 +109,12 @@ func (c *Client) RegisterMetrics(m metric.Meter, attrs ...attribute.KeyValue) (u
 			{gFills, g.Fills}, {gFallbacks, g.Fallbacks}, {epoch, c.topo.Load().epoch},
 		} {
 			ob.ObserveInt64(v.inst, i64(v.v), all)
+		}
+		for _, k := range c.KeyspaceStats() {
+			ob.ObserveInt64(ksLoads, i64(k.Loads), obs.Attrs(base, attribute.String("keyspace", k.Keyspace)))
+			ob.ObserveInt64(ksLeases, i64(k.Leases), obs.Attrs(base, attribute.String("keyspace", k.Keyspace)))
+			ob.ObserveInt64(ksWaits, i64(k.Waits), obs.Attrs(base, attribute.String("keyspace", k.Keyspace)))
+			ksReads.Observe(ob, base, "l1", k.Keyspace, k.L1Hits, k.L1Stale, k.L1Misses)
 		}
 		for _, b := range c.Breakers() {
 			pool := "ring"

@@ -200,11 +200,17 @@ func (n *nodeClient) set(ctx context.Context, deadline time.Time, req tcproto.Se
 
 // del sends TC.DEL and returns the tombstone's version.
 func (n *nodeClient) del(ctx context.Context, deadline time.Time, key []byte, epoch uint64) (uint64, error) {
+	return n.delAfter(ctx, deadline, key, epoch, 0)
+}
+
+// delAfter sends TC.DEL ... MINVER minVer (a plain TC.DEL for 0): the
+// tombstone's version is above minVer (Session.Invalidate).
+func (n *nodeClient) delAfter(ctx context.Context, deadline time.Time, key []byte, epoch, minVer uint64) (uint64, error) {
 	c, probe, err := n.begin(ctx, deadline)
 	if err != nil {
 		return 0, err
 	}
-	c.wbuf = tcproto.AppendDel(c.wbuf[:0], key, epoch)
+	c.wbuf = tcproto.AppendDelAfter(c.wbuf[:0], key, epoch, minVer)
 	var v uint64
 	if err = c.flush(); err == nil {
 		var st tcproto.Status

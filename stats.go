@@ -53,6 +53,8 @@ type counters struct {
 
 	stickyReads, stickyL1Skips, stickyRemote, stickyLoads                        atomic.Uint64
 	tokensRestored, tokensRejected, tokensExpired, tokensForged, tokensMalformed atomic.Uint64
+
+	ks keyspaceCounters // per keyspace (keyspace_stats.go)
 }
 
 // Stats returns the client's counters.

@@ -24,21 +24,23 @@ import (
 // data. Others wait for a completed handshake.
 func (l *Link) Call(ctx context.Context, kind uint8, req []byte, idempotent bool) ([]byte, error) {
 	l.calls.Add(1)
-	resp, err := l.call(ctx, kind, req, idempotent)
+	ctx, span, tf := l.startCallSpan(ctx, kind)
+	resp, err := l.call(ctx, kind, req, idempotent, tf)
 	if err != nil {
 		l.callErrors.Add(1)
 	}
+	endSpan(span, err)
 	return resp, err
 }
 
-func (l *Link) call(ctx context.Context, kind uint8, req []byte, idempotent bool) ([]byte, error) {
+func (l *Link) call(ctx context.Context, kind uint8, req []byte, idempotent bool, tf traceField) ([]byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, l.cfg.CallTimeout)
 		defer cancel()
 	}
 	deadline, _ := ctx.Deadline()
-	frame, err := appendCall(nil, callHeader{kind: kind, idempotent: idempotent, timeout: max(time.Until(deadline), time.Millisecond)}, req, l.cfg.MaxFrameBytes)
+	frame, err := appendCall(nil, callHeader{kind: kind, idempotent: idempotent, timeout: max(time.Until(deadline), time.Millisecond), trace: tf}, req, l.cfg.MaxFrameBytes)
 	if err != nil {
 		return nil, fmt.Errorf("federation: call %d to %s: %w", kind, l.region, err)
 	}
@@ -75,7 +77,9 @@ func (l *Link) callOn(ctx context.Context, s *session, frame []byte) ([]byte, er
 	defer stop()
 	_, err = str.Write(frame)
 	if err == nil {
-		err = str.Close()
+		// A peer that answered before our FIN arrived has stopped our
+		// sending (STOP_SENDING), which fails Close; its reply is intact.
+		_ = str.Close()
 	}
 	if err != nil && !refusedTooLarge(err) {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/tiercache/tiercache/internal/pki"
+	"github.com/tiercache/tiercache/internal/telemetry/tracing"
 )
 
 // alpn names the federation protocol in the TLS handshake, so a QUIC peer
@@ -83,6 +84,8 @@ type Endpoint struct {
 
 	handlersMu sync.RWMutex // protects handlers
 	handlers   map[uint8]Handler
+
+	tracer tracing.Ref // SetTracerProvider (trace.go); zero: off
 
 	mu    sync.Mutex // protects links, linkList, inbound, applyMu and closed
 	links map[string]*Link
@@ -189,11 +192,9 @@ func (e *Endpoint) handler(kind uint8) Handler {
 // Connect starts a link to region at addr. The link dials in the
 // background and redials with backoff for as long as the endpoint lives;
 // use Link.WaitConnected to wait for the first connection. The peer's
-// certificate must be valid for the name region.
+// certificate must be valid for the name region. region may be the
+// endpoint's own: an L2 node links to its region's gateway (l3/gateway).
 func (e *Endpoint) Connect(region string, addr net.Addr) (*Link, error) {
-	if region == e.cfg.Region {
-		return nil, fmt.Errorf("%w: cannot link region %q to itself", ErrBadConfig, region)
-	}
 	clientTLS, err := pki.ClientTLS(e.cfg.CAPEM, e.cfg.CertPEM, e.cfg.KeyPEM, region, pki.RoleServer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)

@@ -37,6 +37,8 @@ type callHeader struct {
 	// timeout is the caller's remaining deadline, so the handler can stop
 	// when nobody waits any more; 0 means none.
 	timeout time.Duration
+	// trace is the caller's span context (trace.go); zero when untraced.
+	trace traceField
 }
 
 func appendCall(dst []byte, h callHeader, body []byte, limit int) ([]byte, error) {
@@ -45,8 +47,12 @@ func appendCall(dst []byte, h callHeader, body []byte, limit int) ([]byte, error
 	if h.idempotent {
 		flags |= flagIdempotent
 	}
+	if h.trace.set {
+		flags |= flagTrace
+	}
 	buf = append(buf, h.kind, flags)
 	buf = binary.AppendUvarint(buf, uint64(h.timeout/time.Millisecond))
+	buf = h.trace.append(buf)
 	buf = append(buf, body...)
 	return endFrame(buf, start, limit)
 }
@@ -61,6 +67,9 @@ func decodeCall(p []byte) (callHeader, []byte, error) {
 		d.fail("call timeout %d ms", ms)
 	}
 	h.timeout = time.Duration(ms) * time.Millisecond
+	if flags&flagTrace != 0 {
+		h.trace = decodeTraceField(&d)
+	}
 	if d.err != nil {
 		return callHeader{}, nil, d.err
 	}

@@ -173,7 +173,10 @@ func (e *Endpoint) serveCall(ctx context.Context, conn *quic.Conn, s *quic.Strea
 	// The caller cancelling (STOP_SENDING) or the stream dying ends the call.
 	stop := context.AfterFunc(s.Context(), cancel)
 	defer stop()
+	peer, _ := Peer(ctx)
+	callCtx, span := e.startServeSpan(callCtx, h, peer)
 	resp, err := safeServe(callCtx, handler, body)
+	endSpan(span, err)
 	if err != nil {
 		e.reply(s, statusError, []byte(err.Error()))
 		return

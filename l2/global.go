@@ -97,6 +97,7 @@ type pendingToken struct {
 	l2, global uint64 // global 0: the global tier granted nothing
 	version    uint64 // taken when the L2 lease was granted: the fill's version
 	expires    int64  // unix ms
+	refresh    bool   // a refresh of a value the region held: published when filled (global_refresh.go)
 }
 
 // globalState is a node's link to the global tier, in tierState.global.
@@ -134,9 +135,10 @@ func (n *Node) GlobalStats() GlobalStats {
 	}
 }
 
-func (g *globalState) get(key []byte, mode GlobalMode) (GlobalReply, error) {
+// get asks the global tier; parent carries the request's span, if traced.
+func (g *globalState) get(parent context.Context, key []byte, mode GlobalMode) (GlobalReply, error) {
 	g.asks.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	ctx, cancel := context.WithTimeout(parent, g.timeout)
 	defer cancel()
 	rep, err := g.tier.Get(ctx, key, mode)
 	switch {
@@ -222,8 +224,16 @@ func (n *Node) afterGlobalFill(key []byte, token uint64, version uint64) {
 	if g == nil {
 		return
 	}
-	gt, ok := g.take(key, token)
-	if !ok || gt == 0 {
+	p, ok := g.takePending(key, token)
+	if !ok {
+		return
+	}
+	if p.refresh {
+		n.publishRefresh(key, version) // global_refresh.go
+		return
+	}
+	gt := p.global
+	if gt == 0 {
 		return
 	}
 	it, ok := n.store.Peek(key)

@@ -1,6 +1,8 @@
 package l2
 
 import (
+	"context"
+
 	"github.com/tiercache/tiercache/internal/tcproto"
 	"github.com/tiercache/tiercache/l2/store"
 )
@@ -10,8 +12,8 @@ import (
 // readGlobal answers a miss of a reader without a loader from the global
 // tier: a value found there fills this node and is returned. It reports
 // whether it wrote the reply.
-func (c *conn) readGlobal(g *globalState, key []byte, flags tcproto.Flags) bool {
-	rep, err := g.get(key, GlobalRead)
+func (c *conn) readGlobal(ctx context.Context, g *globalState, key []byte, flags tcproto.Flags) bool {
+	rep, err := c.askGlobal(ctx, g, key, GlobalRead)
 	if err != nil || (rep.Status != GlobalHit && rep.Status != GlobalStale) {
 		return false
 	}
@@ -28,12 +30,12 @@ func (c *conn) readGlobal(g *globalState, key []byte, flags tcproto.Flags) bool 
 // to the global tier's own token so the fill reaches it too. While another
 // region holds the global lease the region's lease is given back and the
 // caller waits, so the next misser asks again and finds the fill.
-func (c *conn) leaseGlobal(g *globalState, key []byte, token uint64, flags tcproto.Flags, now int64) {
+func (c *conn) leaseGlobal(ctx context.Context, g *globalState, key []byte, token uint64, flags tcproto.Flags, now int64) {
 	n, ts := c.node, c.tierOf().ts
 	o := ts.opts.Load()
 	expires := now + o.LeasePeriod.Milliseconds()
 	version := n.versions.Now() // before the load can begin: see fillVersion
-	rep, err := g.get(key, n.scopeMode(key))
+	rep, err := c.askGlobal(ctx, g, key, n.scopeMode(key))
 	switch {
 	case err != nil:
 		// The global tier is unreachable: the region's holder loads from

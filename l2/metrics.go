@@ -11,7 +11,8 @@ import (
 )
 
 // RegisterMetrics exports the node's Stats, TierStats, ReplicaStats and
-// epoch as OpenTelemetry observable instruments on m, labelled with the
+// epoch as OpenTelemetry observable instruments on m (and TC.GET outcomes
+// per keyspace as tiercache_keyspace_*{tier="l2"}), labelled with the
 // node id and region (RegionID unless region is given: a control-plane node
 // knows its region by name). They are read once per collection, so the
 // command path pays nothing. Several nodes may share one meter; each
@@ -58,6 +59,7 @@ func (n *Node) RegisterMetrics(m metric.Meter, region string) (unregister func()
 		replFailed   = o.Counter("tiercache_replication_failed", "changes lost to an unreachable or refusing replica")
 		replLag      = o.Seconds("tiercache_replication_lag", "enqueue-to-ack time of recent changes, by quantile (max: since start)")
 		epoch        = o.Gauge("tiercache_topology_epoch", "topology epoch the node has applied")
+		ksReads      = o.KeyspaceReads()
 		base         = []attribute.KeyValue{attribute.String("node", n.cfg.ID), attribute.String("region", region)}
 		all          = obs.Attrs(base)
 		tierL2       = obs.Attrs(base, attribute.String("tier", "l2"))
@@ -94,6 +96,9 @@ func (n *Node) RegisterMetrics(m metric.Meter, region string) (unregister func()
 		ob.ObserveInt64(leasesHeld, int64(ts.LeasesHeld), tierL2)
 		for i, d := range [3]float64{obs.Secs(rs.LagP50), obs.Secs(rs.LagP99), obs.Secs(rs.LagMax)} {
 			ob.ObserveFloat64(replLag, d, lagQuantiles[i])
+		}
+		for _, k := range n.KeyspaceStats() {
+			ksReads.Observe(ob, base, "l2", k.Keyspace, k.Hits, k.Stale, k.Misses)
 		}
 		for name, v := range s.PerCommand {
 			ob.ObserveInt64(perCommand, i64(v), obs.Attrs(base, attribute.String("command", name)))

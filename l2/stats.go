@@ -3,6 +3,7 @@ package l2
 import (
 	"sync/atomic"
 
+	"github.com/tiercache/tiercache/internal/telemetry/kscount"
 	"github.com/tiercache/tiercache/l2/store"
 )
 
@@ -14,6 +15,8 @@ type activity struct {
 	forwarded   atomic.Uint64
 	forwardedIn atomic.Uint64
 	perCommand  []atomic.Uint64 // by command id
+	// TC.GET outcomes by keyspace slot (tier_obs.go).
+	ksHits, ksStale, ksMisses kscount.Row
 }
 
 func newActivity() *activity {
@@ -30,6 +33,9 @@ func (a *activity) addTo(dst *activity) {
 			dst.perCommand[id].Add(v)
 		}
 	}
+	a.ksHits.AddTo(&dst.ksHits)
+	a.ksStale.AddTo(&dst.ksStale)
+	a.ksMisses.AddTo(&dst.ksMisses)
 }
 
 // activity sums every connection's counts, closed ones included.

@@ -1,6 +1,8 @@
 package l2
 
 import (
+	"context"
+
 	"github.com/tiercache/tiercache/internal/tcproto"
 	"github.com/tiercache/tiercache/l2/store"
 )
@@ -22,7 +24,7 @@ func init() {
 		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCGet})
 	registerCommand(command{name: tcproto.CmdSet, flags: flagEpoch | flagWrite, arity: -6,
 		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCSet})
-	registerCommand(command{name: tcproto.CmdDel, flags: flagEpoch | flagWrite | flagFast, arity: 3,
+	registerCommand(command{name: tcproto.CmdDel, flags: flagEpoch | flagWrite | flagFast, arity: -3,
 		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCDel})
 	registerCommand(command{name: tcproto.CmdUnlease, flags: flagEpoch | flagWrite | flagFast, arity: 4,
 		firstKey: 1, lastKey: 1, route: routeKey, handler: cmdTCUnlease})
@@ -36,6 +38,18 @@ func cmdTCGet(c *conn, args [][]byte) {
 		c.writeTierSyntax(err)
 		return
 	}
+	if len(req.Trace) != 0 {
+		if ctx, span, ok := c.tcGetSpan(req.Trace); ok {
+			c.tcGet(ctx, &req)
+			span.End()
+			return
+		}
+	}
+	c.tcGet(context.Background(), &req)
+}
+
+// tcGet serves a parsed TC.GET; ctx carries its span when it is traced.
+func (c *conn) tcGet(ctx context.Context, req *tcproto.GetRequest) {
 	n, ts := c.node, c.tierOf().ts
 	o := ts.opts.Load()
 	now := n.nowMillis()
@@ -63,7 +77,7 @@ func cmdTCGet(c *conn, args [][]byte) {
 		// any fill this node versions from now on past that write.
 		n.versions.Observe(req.MinVer)
 		if !ok || it.Version < req.MinVer {
-			if c.serveSticky(&req, it, ok, flags, now) {
+			if c.serveSticky(req, it, ok, flags, now) {
 				return
 			}
 			ok = false
@@ -71,9 +85,10 @@ func cmdTCGet(c *conn, args [][]byte) {
 			ts.stickyN.local.Add(1)
 		}
 	}
+	stale := ok && it.SoftExpireAt != 0 && now >= it.SoftExpireAt
+	c.countRead(ctx, req.Key, ok, stale)
 	if ok {
 		status := tcproto.StatusHit
-		stale := it.SoftExpireAt != 0 && now >= it.SoftExpireAt
 		if stale {
 			status = tcproto.StatusStale
 		}
@@ -83,13 +98,14 @@ func cmdTCGet(c *conn, args [][]byte) {
 			// One refresh per lease period, and none once the value
 			// has been replaced: the others keep serving.
 			token, _ = ts.leases.grant(req.Key, now, period, nil)
+			n.rememberRefresh(req.Key, token, now, period) // global_refresh.go
 		}
 		c.writeGetReply(status, it, now, flags, token, 0)
 		return
 	}
 	g := ts.global.Load()
 	if req.NoLease {
-		if g != nil && c.readGlobal(g, req.Key, flags) {
+		if g != nil && c.readGlobal(ctx, g, req.Key, flags) {
 			return
 		}
 		c.writeGetReply(tcproto.StatusMiss, store.Item{}, now, flags, 0, 0)
@@ -98,7 +114,7 @@ func cmdTCGet(c *conn, args [][]byte) {
 	token, wait := ts.leases.grant(req.Key, now, period, func() bool { return !n.store.Exists(req.Key) })
 	switch {
 	case token != 0 && g != nil:
-		c.leaseGlobal(g, req.Key, token, flags, now)
+		c.leaseGlobal(ctx, g, req.Key, token, flags, now)
 	case token != 0:
 		c.writeGetReply(tcproto.StatusLease, store.Item{}, now, flags, token, 0)
 	case wait > 0:
@@ -150,6 +166,10 @@ func cmdTCSet(c *conn, args [][]byte) {
 	}
 	n, ts := c.node, c.tierOf().ts
 	now := n.nowMillis()
+	if err := n.observeWriter(req.MinVer, now); err != nil { // tier_write.go
+		c.writeError("ERR " + err.Error())
+		return
+	}
 	it := store.Item{Value: req.Value}
 	if req.HardTTLMs > 0 {
 		it.ExpireAt = now + req.HardTTLMs
@@ -200,12 +220,16 @@ func (c *conn) writeSetReply(st tcproto.Status, version uint64) {
 }
 
 func cmdTCDel(c *conn, args [][]byte) {
-	key, _, _, err := tcproto.ParseKeyEpoch(args, false)
+	key, _, minVer, err := tcproto.ParseDel(args)
 	if err != nil {
 		c.writeTierSyntax(err)
 		return
 	}
 	n, ts := c.node, c.tierOf().ts
+	if err := n.observeWriter(minVer, n.nowMillis()); err != nil { // tier_write.go
+		c.writeError("ERR " + err.Error())
+		return
+	}
 	var version uint64
 	ts.leases.invalidate(key, func() {
 		version = n.versions.Now()

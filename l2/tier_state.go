@@ -81,6 +81,7 @@ type tierState struct {
 	global  atomic.Pointer[globalState] // nil: no global tier (global.go)
 	sticky  atomic.Pointer[stickyState] // nil: sticky reads never leave the region (global_sticky.go)
 	stickyN stickyCounters
+	obs     tierObs // tracing and per-keyspace counts (tier_obs.go)
 }
 
 func newTierState(clk clock.Clock) *tierState {

@@ -12,7 +12,9 @@ import (
 // RegisterMetrics exports the node's Stats as OpenTelemetry observable
 // instruments on m, labelled node and region, read at collection time so
 // Get and Fill pay nothing. Lease series share their names with the L2
-// node's and carry tier="l3". unregister stops the observations.
+// node's and carry tier="l3", as do the per-keyspace reads
+// (tiercache_keyspace_*; SetKeyspaces names the keyspaces). unregister
+// stops the observations.
 func (n *Node) RegisterMetrics(m metric.Meter) (unregister func() error, err error) {
 	o := obs.NewObservables(m)
 	var (
@@ -33,6 +35,7 @@ func (n *Node) RegisterMetrics(m metric.Meter) (unregister func() error, err err
 		keys       = o.Gauge("tiercache_l3_keys", "live items")
 		bytes      = o.Gauge("tiercache_l3_bytes", "bytes charged to the store budget")
 		evictions  = o.Counter("tiercache_l3_evictions", "live items evicted for room")
+		ksReads    = o.KeyspaceReads()
 		base       = []attribute.KeyValue{attribute.String("node", n.cfg.ID), attribute.String("region", n.cfg.Region)}
 		all        = obs.Attrs(base)
 		tierL3     = obs.Attrs(base, attribute.String("tier", "l3"))
@@ -56,6 +59,9 @@ func (n *Node) RegisterMetrics(m metric.Meter) (unregister func() error, err err
 		ob.ObserveInt64(fills, i64(s.Fills), tierL3)
 		ob.ObserveInt64(fillRejs, i64(s.FillsRefused), tierL3)
 		ob.ObserveInt64(held, int64(s.LeasesHeld), tierL3)
+		for _, k := range n.KeyspaceStats() {
+			ksReads.Observe(ob, base, "l3", k.Keyspace, k.Hits, k.Stale, k.Misses)
+		}
 		return nil
 	})
 }

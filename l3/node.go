@@ -23,6 +23,8 @@ type Node struct {
 	gets, hits, stale, misses   atomic.Uint64
 	invalidations               atomic.Uint64
 	applied, notOwned, badApply atomic.Uint64
+
+	obs nodeObs // tracing and per-keyspace counts (node_obs.go)
 }
 
 // NewNode returns a node configured by cfg. Close releases it.
@@ -77,10 +79,8 @@ func (n *Node) check(key []byte) error {
 	return nil
 }
 
-// Get reads a key. A fresh value is a hit; a soft-expired one is stale,
-// with a refresh token for the first reader of the lease period when the
-// mode grants tokens; a miss grants per req.Mode (see the package doc).
-func (n *Node) Get(req GetRequest) (GetReply, error) {
+// get is Get without the per-keyspace count (node_obs.go).
+func (n *Node) get(req GetRequest) (GetReply, error) {
 	if err := n.check(req.Key); err != nil {
 		return GetReply{}, err
 	}

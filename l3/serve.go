@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/tiercache/tiercache/federation"
 )
 
@@ -47,7 +49,7 @@ func (s *server) node(id string) (*Node, error) {
 // sees federation.ErrRemote): it cannot come from our own Client. Node
 // errors travel in the reply, so the caller can tell them apart.
 
-func (s *server) get(_ context.Context, msg []byte) ([]byte, error) {
+func (s *server) get(ctx context.Context, msg []byte) ([]byte, error) {
 	id, req, err := decodeGetRequest(msg)
 	if err != nil {
 		return nil, err
@@ -56,7 +58,14 @@ func (s *server) get(_ context.Context, msg []byte) ([]byte, error) {
 	if err != nil {
 		return appendError(nil, err), nil
 	}
+	span, traced := n.traceGet(ctx, req)
 	rep, err := n.Get(req)
+	if traced {
+		if err == nil {
+			span.SetAttributes(attribute.String("tiercache.status", rep.Status.String()))
+		}
+		span.End()
+	}
 	if err != nil {
 		return appendError(nil, err), nil
 	}

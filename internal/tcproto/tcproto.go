@@ -109,9 +109,14 @@ const (
 	OptRefresh = "REFRESH" // TC.GET: grant a refresh lease even on a fresh hit, if the value is still at the given version (0: any)
 	OptHits    = "HITS"    // TC.GET: reads of the key the client's L1 served since its last fetch
 	OptTrack   = "TRACK"   // TC.GET: the client keeps the key in L1: push its invalidations
-	OptMinVer  = "MINVER"  // TC.GET: read-your-writes: serve no value older than this version
+	OptMinVer  = "MINVER"  // TC.GET: read-your-writes: serve no value older than this version; TC.SET, TC.DEL: version the write above it
 	OptFrom    = "FROM"    // TC.GET: with MINVER, the region where that version was written
+	OptTrace   = "TRACE"   // TC.GET: the caller's W3C traceparent, so the node's span joins its trace
 )
+
+// MaxTraceLen bounds TRACE's argument (a W3C traceparent is 55 bytes; a
+// later version may be longer). A longer or missing one is ignored.
+const MaxTraceLen = 128
 
 // GetRequest is a parsed TC.GET.
 type GetRequest struct {
@@ -129,6 +134,9 @@ type GetRequest struct {
 	MinVer uint64
 	// From is the region that wrote MinVer, asked when this one lags.
 	From []byte
+	// Trace is the caller's W3C traceparent (nil: none). The parser only
+	// bounds its length; the node validates it and ignores a bad one.
+	Trace []byte
 }
 
 // AppendGet encodes r as a RESP command.
@@ -151,6 +159,9 @@ func AppendGet(dst []byte, r GetRequest) []byte {
 		if len(r.From) > 0 {
 			n += 2
 		}
+	}
+	if len(r.Trace) > 0 {
+		n += 2
 	}
 	dst = redcon.AppendArray(dst, n)
 	dst = redcon.AppendBulkString(dst, "TC.GET")
@@ -177,6 +188,10 @@ func AppendGet(dst []byte, r GetRequest) []byte {
 			dst = redcon.AppendBulkString(dst, OptFrom)
 			dst = redcon.AppendBulk(dst, r.From)
 		}
+	}
+	if len(r.Trace) > 0 {
+		dst = redcon.AppendBulkString(dst, OptTrace)
+		dst = redcon.AppendBulk(dst, r.Trace)
 	}
 	return dst
 }
@@ -223,6 +238,15 @@ func ParseGet(args [][]byte) (GetRequest, error) {
 				return r, fmt.Errorf("%w: TC.GET FROM region of %d bytes", ErrSyntax, len(args[i]))
 			}
 			r.From = args[i]
+		case equalFold(args[i], OptTrace):
+			// Tracing is best effort: a missing or oversized context is
+			// dropped, never an error to the caller.
+			if i+1 < len(args) {
+				i++
+				if len(args[i]) <= MaxTraceLen {
+					r.Trace = args[i]
+				}
+			}
 		default:
 			return r, fmt.Errorf("%w: TC.GET option %q", ErrSyntax, args[i])
 		}
@@ -238,12 +262,19 @@ type SetRequest struct {
 	SoftTTLMs int64 // 0 or equal to HardTTLMs: no stale phase
 	HardTTLMs int64 // 0: no expiry
 	Lease     uint64
+	// MinVer is the newest version the writing session has written: the
+	// node versions this write above it, so the session's later write
+	// wins even when it lands in another region in the same millisecond.
+	MinVer uint64
 }
 
 // AppendSet encodes r as a RESP command.
 func AppendSet(dst []byte, r SetRequest) []byte {
 	n := 6
 	if r.Lease != 0 {
+		n += 2
+	}
+	if r.MinVer != 0 {
 		n += 2
 	}
 	dst = redcon.AppendArray(dst, n)
@@ -257,6 +288,10 @@ func AppendSet(dst []byte, r SetRequest) []byte {
 		dst = redcon.AppendBulkString(dst, OptLease)
 		dst = redcon.AppendBulkUint(dst, r.Lease)
 	}
+	if r.MinVer != 0 {
+		dst = redcon.AppendBulkString(dst, OptMinVer)
+		dst = redcon.AppendBulkUint(dst, r.MinVer)
+	}
 	return dst
 }
 
@@ -264,7 +299,7 @@ func AppendSet(dst []byte, r SetRequest) []byte {
 func ParseSet(args [][]byte) (SetRequest, error) {
 	var r SetRequest
 	if len(args) < 6 {
-		return r, fmt.Errorf("%w: TC.SET key epoch value soft_ttl_ms hard_ttl_ms [LEASE token]", ErrSyntax)
+		return r, fmt.Errorf("%w: TC.SET key epoch value soft_ttl_ms hard_ttl_ms [LEASE token] [MINVER version]", ErrSyntax)
 	}
 	r.Key, r.Value = args[1], args[3]
 	var err error
@@ -287,6 +322,11 @@ func ParseSet(args [][]byte) (SetRequest, error) {
 			if r.Lease, err = parseUint(args[i]); err != nil {
 				return r, err
 			}
+		case equalFold(args[i], OptMinVer) && i+1 < len(args):
+			i++
+			if r.MinVer, err = parseUint(args[i]); err != nil {
+				return r, err
+			}
 		default:
 			return r, fmt.Errorf("%w: TC.SET option %q", ErrSyntax, args[i])
 		}
@@ -302,6 +342,38 @@ func AppendDel(dst, key []byte, epoch uint64) []byte {
 	return redcon.AppendBulkUint(dst, epoch)
 }
 
+// AppendDelAfter encodes TC.DEL key epoch MINVER minVer: an invalidation
+// versioned above minVer, the newest version the writing session wrote
+// (minVer 0 encodes a plain TC.DEL).
+func AppendDelAfter(dst, key []byte, epoch, minVer uint64) []byte {
+	if minVer == 0 {
+		return AppendDel(dst, key, epoch)
+	}
+	dst = redcon.AppendArray(dst, 5)
+	dst = redcon.AppendBulkString(dst, "TC.DEL")
+	dst = redcon.AppendBulk(dst, key)
+	dst = redcon.AppendBulkUint(dst, epoch)
+	dst = redcon.AppendBulkString(dst, OptMinVer)
+	return redcon.AppendBulkUint(dst, minVer)
+}
+
+// ParseDel parses "TC.DEL key epoch [MINVER version]".
+func ParseDel(args [][]byte) (key []byte, epoch, minVer uint64, err error) {
+	switch {
+	case len(args) == 3:
+	case len(args) == 5 && equalFold(args[3], OptMinVer):
+		if minVer, err = parseUint(args[4]); err != nil {
+			return nil, 0, 0, err
+		}
+	default:
+		return nil, 0, 0, fmt.Errorf("%w: TC.DEL key epoch [MINVER version]", ErrSyntax)
+	}
+	if epoch, err = parseUint(args[2]); err != nil {
+		return nil, 0, 0, err
+	}
+	return args[1], epoch, minVer, nil
+}
+
 // AppendUnlease encodes TC.UNLEASE key epoch token.
 func AppendUnlease(dst, key []byte, epoch, token uint64) []byte {
 	dst = redcon.AppendArray(dst, 4)
@@ -311,7 +383,7 @@ func AppendUnlease(dst, key []byte, epoch, token uint64) []byte {
 	return redcon.AppendBulkUint(dst, token)
 }
 
-// ParseKeyEpoch parses "NAME key epoch [token]" (TC.DEL, TC.UNLEASE).
+// ParseKeyEpoch parses "NAME key epoch [token]" (TC.UNLEASE; a plain TC.DEL).
 func ParseKeyEpoch(args [][]byte, withToken bool) (key []byte, epoch, token uint64, err error) {
 	want := 3
 	if withToken {
