@@ -18,9 +18,12 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tiercache/tiercache/federation"
 	"github.com/tiercache/tiercache/l2"
 	"github.com/tiercache/tiercache/l2/store"
+	"github.com/tiercache/tiercache/l3/gateway"
 	"github.com/tiercache/tiercache/raftmeta"
+	"github.com/tiercache/tiercache/regions"
 )
 
 func init() {
@@ -53,8 +56,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		metaTLS     metaTLSFlags
 		pprofAddr   = fs.String("pprof", "", "serve Go profiles (net/http/pprof) on this loopback address")
 		metricsAddr = fs.String("metrics", "", "serve Prometheus metrics on http://ADDR/metrics (empty: off)")
+		globalAddr  = fs.String("global", "", "with --fed-cert, link to the region's gateway at this federation address (default: the gateway the topology lists)")
+		fedListen   = fs.String("fed-listen", "127.0.0.1:0", "UDP address of this node's federation endpoint (with --fed-cert)")
+		deploy      = fs.String("deploy", "", "deployment file (or built-in name): region, addresses, certificates and password for --id")
+		fedTLS      fedTLSFlags
 	)
 	metaTLS.register(fs)
+	fedTLS.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -63,6 +71,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	var wan *regions.HostWAN
+	if *deploy != "" {
+		var err error
+		if wan, err = nodeFromDeployment(*deploy, *id, listen, region, meta, metricsAddr, requirePass, &metaTLS, &fedTLS); err != nil {
+			return err
+		}
 	}
 	cfg := l2.Config{
 		ID:          *id,
@@ -106,13 +121,35 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	var (
+		gw    *gateway.Client
+		fedEP *federation.Endpoint
+	)
+	if fedTLS.set() || *globalAddr != "" {
+		ep, err := nodeGlobal(*region, *fedListen, &fedTLS, metaTLS.ca, wan)
+		if err != nil {
+			node.Close()
+			return err
+		}
+		defer ep.Close() // runs after the node.Close that ends runNode
+		gw, fedEP = gateway.NewClient(ep), ep
+		if *globalAddr != "" {
+			if err := gw.Connect(*globalAddr); err != nil {
+				node.Close()
+				return err
+			}
+		}
+		node.SetGlobal(gw)
+		node.SetStickyReader(gw)
+		fmt.Fprintf(stdout, "tiercache node %s federation endpoint on %s (region %s)\n", cfg.ID, ep.Addr(), *region)
+	}
 	if err := node.Start(); err != nil {
 		node.Close()
 		return err
 	}
 	fmt.Fprintf(stdout, "tiercache node %s listening on %s (%d peers)\n", cfg.ID, node.Addr(), max(len(cfg.Peers)-1, 0))
 	if *meta != "" {
-		leave, err := joinMeta(node, *meta, *region, *advertise, *weight, &metaTLS)
+		leave, err := joinMeta(node, *meta, *region, *advertise, *weight, &metaTLS, gw)
 		if err != nil {
 			node.Close()
 			return err
@@ -129,7 +166,20 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer stop()
 	}
 	if *metricsAddr != "" {
-		register := func(m metric.Meter) (func() error, error) { return node.RegisterMetrics(m, *region) }
+		register := func(m metric.Meter) (func() error, error) {
+			unregister, err := node.RegisterMetrics(m, *region)
+			if err != nil || fedEP == nil {
+				return unregister, err
+			}
+			// The node's change streams to the gateways: replication
+			// lag per link is measured here, at the sender.
+			unregisterFed, err := fedEP.RegisterMetrics(m)
+			if err != nil {
+				_ = unregister()
+				return nil, err
+			}
+			return func() error { _ = unregisterFed(); return unregister() }, nil
+		}
 		addr, stop, err := serveMetrics(*metricsAddr, "tiercache/l2", register)
 		if err != nil {
 			node.Close()
@@ -143,9 +193,67 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return node.Close()
 }
 
+// nodeFromDeployment fills the node's flags from its entry in a
+// deployment file (flags given on the command line for the password and
+// metrics keep their values) and returns the simulated WAN its federation
+// socket sends through: the node publishes its writes to every region's
+// gateway, so what it sends to another region is delayed by the profile's
+// one-way delay, as the gateways' own traffic is.
+func nodeFromDeployment(spec, id string, listen, region, meta, metricsAddr, requirePass *string, metaTLS *metaTLSFlags, fedTLS *fedTLSFlags) (*regions.HostWAN, error) {
+	d, err := regions.OpenDeployment(spec)
+	if err != nil {
+		return nil, err
+	}
+	n, ok := d.NodeByID(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: deployment %q has no L2 node %q", errUsage, d.Name, id)
+	}
+	*listen, *region, *meta = n.RESPAddr, n.Region, strings.Join(d.MetaAddrs(), ",")
+	if *metricsAddr == "" {
+		*metricsAddr = n.MetricsAddr
+	}
+	if files, ok := d.TLS(id); ok {
+		metaTLS.ca, metaTLS.cert, metaTLS.key = files.CA, files.Cert, files.Key
+		fedTLS.fromDir(d.TLSDir, n.Region)
+	} else {
+		metaTLS.insecure = true
+	}
+	if *requirePass == "" {
+		if *requirePass, err = d.Password(); err != nil {
+			return nil, err
+		}
+	}
+	return regions.NewHostWAN(d.Profile, n.Region, d.RegionOfAddr, regions.WANConfig{})
+}
+
+// nodeGlobal makes the node's own federation endpoint, with the region's
+// certificate, over which its gateway.Client calls its region's gateway
+// and streams its writes to every region's gateway.
+func nodeGlobal(region, listen string, fedTLS *fedTLSFlags, metaCA string, wan *regions.HostWAN) (*federation.Endpoint, error) {
+	if _, err := strconv.Atoi(region); err == nil {
+		return nil, fmt.Errorf("%w: the global tier needs a region name (--region with --meta), not an id", errUsage)
+	}
+	ca, cert, key, err := fedTLS.load(metaCA)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	cfg := federation.Config{Region: region, CAPEM: ca, CertPEM: cert, KeyPEM: key, ListenAddr: listen}
+	fedTimeouts(&cfg)
+	if wan != nil {
+		if cfg.PacketConn, err = wan.Listen(listen); err != nil {
+			return nil, fmt.Errorf("--fed-listen: %w", err)
+		}
+	}
+	ep, err := federation.New(cfg)
+	if err != nil && cfg.PacketConn != nil {
+		_ = cfg.PacketConn.Close()
+	}
+	return ep, err
+}
+
 // joinMeta registers node with the control plane and makes it follow the
 // topology; leave stops renewing its lease and closes the client.
-func joinMeta(node *l2.Node, meta, region, advertise string, weight int, tlsFlags *metaTLSFlags) (leave func(), err error) {
+func joinMeta(node *l2.Node, meta, region, advertise string, weight int, tlsFlags *metaTLSFlags, gw *gateway.Client) (leave func(), err error) {
 	ca, cert, key, err := tlsFlags.load()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
@@ -174,7 +282,18 @@ func joinMeta(node *l2.Node, meta, region, advertise string, weight int, tlsFlag
 		cl.Close()
 		return nil, err
 	}
+	removeGW := func() {}
+	if gw != nil {
+		// The region's gateway, once the topology lists one (unless
+		// --global named it already).
+		follow := func(t *raftmeta.Topology) { _ = gw.ApplyTopology(t) }
+		removeGW = m.Watcher().OnChange(func(_, cur *raftmeta.Topology) { follow(cur) })
+		if cur := m.Watcher().Current(); cur != nil {
+			follow(cur)
+		}
+	}
 	return func() {
+		removeGW()
 		m.Close()
 		mig.Close()
 		cl.Close()

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# local-federation.sh: the three regions of regions/local-3 on loopback, as
+# separate processes, from the built-in deployment file "local-3"
+# (regions/local-3-deploy.yaml): 3 raftmeta members, and per region 3 L2
+# nodes and 1 gateway (`tiercache global`: the region's L3 node and its
+# QUIC federation endpoint). TLS everywhere: role certificates on the
+# control plane, mutual TLS with region certificates on every federation
+# link; the L2 nodes require a password, which the gateways use to deliver
+# other regions' writes. Each gateway delays what it sends by the
+# profile's one-way delay, so the regions are 70-200 ms apart.
+#
+#   scripts/local-federation.sh        build, start, wait until all 12 nodes
+#                                      are up, print addresses; Ctrl-C stops
+#   scripts/local-federation.sh stop   stop a federation started elsewhere
+#                                      (or in the background) from its pid file
+#
+# Environment (defaults in brackets):
+#   TC_WORK      work dir holding the binary, PKI, Raft data, logs, pids
+#                [${TMPDIR:-/tmp}/tiercache-federation]
+#   TIERCACHE_REQUIREPASS  the cluster password [a random one, printed]
+#   TC_BIN       use this tiercache binary instead of building one
+#   TC_KEEP=1    keep the Raft data and PKI from the last run
+#
+# Ports are the deployment file's: Raft 19001-3, API 19101-3, L2 RESP
+# 17101-3 (us-east), 17201-3 (eu-west), 17301-3 (ap-south), gateways UDP
+# 17401-3; metrics on each +10 (members +100).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=${TC_WORK:-${TMPDIR:-/tmp}/tiercache-federation}
+bin=$work/tiercache
+pki=$work/pki
+pidfile=$work/pids
+deploy=local-3
+regions=(us-east eu-west ap-south)
+members="127.0.0.1:19101,127.0.0.1:19102,127.0.0.1:19103"
+
+ctl() {
+	"$bin" ctl --meta "$members" --ca "$pki/ca.pem" --cert "$pki/ops.pem" --key "$pki/ops-key.pem" "$@"
+}
+
+# stop_all: SIGTERM every recorded pid (nodes and gateways first, so they
+# deregister while the control plane is up), wait up to 10s, then SIGKILL
+# what is left. Only the pids we recorded are touched.
+stop_all() {
+	[[ -f $pidfile ]] || return 0
+	local pids
+	pids=$(cat "$pidfile")
+	for p in $(echo "$pids" | tac); do kill -TERM "$p" 2>/dev/null || true; done
+	for _ in $(seq 100); do
+		local alive=0
+		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+		((alive)) || break
+		sleep 0.1
+	done
+	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+	rm -f "$pidfile"
+	echo "stopped; state and logs are in $work"
+}
+
+if [[ ${1:-} == stop ]]; then
+	stop_all
+	exit 0
+elif [[ -n ${1:-} ]]; then
+	echo "usage: $0 [stop]" >&2
+	exit 2
+fi
+
+if [[ -f $pidfile ]]; then
+	for p in $(cat "$pidfile"); do
+		if kill -0 "$p" 2>/dev/null; then
+			echo "a federation from $work is still running (pid $p); run '$0 stop' first" >&2
+			exit 1
+		fi
+	done
+	rm -f "$pidfile"
+fi
+
+mkdir -p "$work"
+if [[ ${TC_KEEP:-} != 1 ]]; then
+	rm -rf "$work/pki" "$work/meta-1" "$work/meta-2" "$work/meta-3" "$work/logs"
+fi
+mkdir -p "$work/logs"
+
+if [[ -n ${TC_BIN:-} ]]; then
+	cp "$TC_BIN" "$bin"
+else
+	echo "building $bin"
+	(cd "$repo" && go build -o "$bin" ./cmd/tiercache)
+fi
+
+if [[ -z ${TIERCACHE_REQUIREPASS:-} ]]; then
+	TIERCACHE_REQUIREPASS=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+fi
+export TIERCACHE_REQUIREPASS
+
+# The deployment's tls_dir is "pki", relative to the working directory:
+# members and gateways get server certificates, L2 nodes node
+# certificates, each region a server certificate named after it (the
+# federation certificate its gateway and nodes share).
+cd "$work"
+if [[ ! -f $pki/ca.pem ]]; then
+	certs=(meta-1=server meta-2=server meta-3=server ops=admin app=client)
+	for r in "${regions[@]}"; do
+		certs+=("$r=server" "$r-l3-0=server" "$r-l2-0=node" "$r-l2-1=node" "$r-l2-2=node")
+	done
+	"$bin" ctl certs --out "$pki" "${certs[@]}" >/dev/null
+fi
+
+trap 'echo; stop_all; exit 0' INT TERM
+: >"$pidfile"
+
+start() {
+	local name=$1
+	shift
+	"$bin" "$@" >"$work/logs/$name.log" 2>&1 &
+	echo $! >>"$pidfile"
+}
+
+for i in 1 2 3; do
+	start "meta-$i" meta --deploy "$deploy" --id "meta-$i" --data "$work/meta-$i"
+done
+for r in "${regions[@]}"; do
+	start "$r-l3-0" global --deploy "$deploy" --id "$r-l3-0"
+	for j in 0 1 2; do
+		start "$r-l2-$j" node --deploy "$deploy" --id "$r-l2-$j" --maxmemory 128mb
+	done
+done
+
+echo "waiting for 9 L2 nodes and 3 gateways to be up"
+deadline=$((SECONDS + 90))
+until [[ $(ctl --timeout 2s nodes 2>/dev/null | awk '$4 == "up"' | wc -l) -eq 12 ]]; do
+	for p in $(cat "$pidfile"); do
+		if ! kill -0 "$p" 2>/dev/null; then
+			echo "process $p exited; see $work/logs/*.log" >&2
+			tail -n 5 "$work"/logs/*.log >&2
+			stop_all
+			exit 1
+		fi
+	done
+	if ((SECONDS > deadline)); then
+		echo "nodes not up within 90s; see $work/logs/*.log" >&2
+		stop_all
+		exit 1
+	fi
+	sleep 0.5
+done
+
+ctl nodes
+cat <<EOF
+
+the local-3 federation is up (work dir $work, password in TIERCACHE_REQUIREPASS=$TIERCACHE_REQUIREPASS).
+
+  export REDISCLI_AUTH=$TIERCACHE_REQUIREPASS
+  redis-cli -p 17101 set user:42 alice          # a write in us-east ...
+  redis-cli -p 17201 get user:42                # ... read in eu-west (after ~35 ms one way)
+  redis-cli -p 17301 get user:42                # ... and in ap-south
+
+  gateways (QUIC, UDP): us-east 127.0.0.1:17401, eu-west 127.0.0.1:17402, ap-south 127.0.0.1:17403
+  metrics: http://127.0.0.1:17411/metrics (us-east gateway), http://127.0.0.1:17111/metrics (us-east-l2-0), ...
+
+  $bin ctl --meta $members \\
+      --ca $pki/ca.pem --cert $pki/ops.pem --key $pki/ops-key.pem nodes
+
+logs: $work/logs/   stop: Ctrl-C here, or $0 stop
+EOF
+
+# Stay in the foreground so Ctrl-C reaches the trap; '$0 stop' from
+# elsewhere removes the pid file, which ends this loop. A process that dies
+# is not fatal: killing a node or a gateway is a thing to try here.
+while [[ -f $pidfile ]]; do
+	sleep 1 &
+	wait $! || true
+done
