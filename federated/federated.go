@@ -4,7 +4,9 @@
 // socket of one simulated WAN, all wired as DESIGN.md describes (an L2
 // owner miss asks the global tier, writes are published, the change stream
 // lands in each region's L2 owner and L3 node). It is an assembly, not a
-// production path: the node binaries wire the same pieces from raftmeta.
+// production path: the node binaries wire the same pieces from raftmeta,
+// and with Options.ControlPlane so does this package (three in-process
+// raftmeta members; membership.go kills, restarts and partitions).
 package federated
 
 import (
@@ -12,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/tiercache/tiercache/federation"
@@ -19,6 +23,7 @@ import (
 	"github.com/tiercache/tiercache/internal/pki"
 	"github.com/tiercache/tiercache/l2"
 	"github.com/tiercache/tiercache/l3"
+	"github.com/tiercache/tiercache/raftmeta"
 	"github.com/tiercache/tiercache/regions"
 )
 
@@ -38,24 +43,40 @@ type Options struct {
 	Seed uint64
 	// Configure, if set, adjusts each region's federation Config.
 	Configure func(region string, cfg *federation.Config)
+	// ControlPlane, if set, runs the deployment under raftmeta
+	// (controlplane.go); nil wires static peers and a fixed global ring.
+	ControlPlane *ControlPlaneOptions
 }
 
 // Region is one running region.
 type Region struct {
-	Name     string
-	ID       int
+	Name string
+	ID   int
+	// L2 are the region's nodes as started. KillNode and RestartNode
+	// replace entries; while they may run, use Node and NodeIDs.
 	L2       []*l2.Node
 	L3       *l3.Node
 	Client   *l3.Client
 	Endpoint *federation.Endpoint
 
-	byID map[string]*l2.Node
+	d      *Deployment
+	global l2.GlobalTier // the region's L2 nodes' way to the global tier
+
+	mu      sync.RWMutex // protects L2, byID, running and members
+	ids     []string     // L2 node ids, in start order
+	byID    map[string]*l2.Node
+	running map[string]bool              // false once killed, until restarted
+	members map[string]*l2.ClusterMember // with a control plane: each node's membership
+	l3Agent *raftmeta.Agent              // with a control plane: the L3 node's registration
 }
 
 // Deployment is every region of a profile, linked to every other.
 type Deployment struct {
 	WAN     *regions.WAN
 	regions []*Region
+	opts    Options
+	meta    *controlPlane // nil: static peers
+	events  eventLog
 }
 
 // Start starts every region and links them; it does not wait for the links
@@ -79,7 +100,16 @@ func Start(opts Options) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Deployment{WAN: wan}
+	d := &Deployment{WAN: wan, opts: opts}
+	if opts.ControlPlane != nil {
+		var regs []raftmeta.Region
+		for _, pr := range opts.Profile.Regions {
+			regs = append(regs, raftmeta.Region{Name: pr.Name, ID: pr.ID})
+		}
+		if d.meta, err = startControlPlane(*opts.ControlPlane, regs, opts.Keyspaces); err != nil {
+			return nil, err
+		}
+	}
 	var members []l3.Member
 	for _, pr := range opts.Profile.Regions {
 		r, err := d.startRegion(pr, opts, ca)
@@ -89,14 +119,21 @@ func Start(opts Options) (*Deployment, error) {
 		}
 		members = append(members, l3.Member{ID: r.L3.ID(), Region: r.Name})
 	}
-	ring, err := l3.NewRing(1, members)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	for _, r := range d.regions {
-		r.L3.SetRing(ring)
-		r.Client.SetRing(ring)
+	if d.meta != nil {
+		if err := d.joinControlPlane(); err != nil {
+			d.Close()
+			return nil, err
+		}
+	} else {
+		ring, err := l3.NewRing(1, members)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		for _, r := range d.regions {
+			r.L3.SetRing(ring)
+			r.Client.SetRing(ring)
+		}
 	}
 	for _, r := range d.regions {
 		for _, peer := range d.regions {
@@ -113,7 +150,7 @@ func Start(opts Options) (*Deployment, error) {
 }
 
 func (d *Deployment) startRegion(pr regions.Region, opts Options, ca *pki.CA) (*Region, error) {
-	r := &Region{Name: pr.Name, ID: pr.ID, byID: map[string]*l2.Node{}}
+	r := &Region{Name: pr.Name, ID: pr.ID, d: d, byID: map[string]*l2.Node{}, running: map[string]bool{}, members: map[string]*l2.ClusterMember{}}
 	d.regions = append(d.regions, r) // so Close stops what started
 	var err error
 	if r.L3, err = l3.NewNode(l3.Config{ID: pr.Name + "-l3", Region: pr.Name}); err != nil {
@@ -121,20 +158,21 @@ func (d *Deployment) startRegion(pr regions.Region, opts Options, ca *pki.CA) (*
 	}
 	var peers []l2.Peer
 	for i := range opts.L2Nodes {
-		n, err := l2.NewNode(l2.Config{ID: fmt.Sprintf("%s-l2-%d", pr.Name, i+1), RegionID: pr.ID, MaxMemory: 64 << 20})
-		if err == nil {
-			err = n.Start()
-		}
+		id := fmt.Sprintf("%s-l2-%d", pr.Name, i+1)
+		n, err := r.newL2(id, "")
 		if err != nil {
 			return nil, err
 		}
 		r.L2 = append(r.L2, n)
-		peers = append(peers, l2.Peer{ID: fmt.Sprintf("%s-l2-%d", pr.Name, i+1), Addr: n.Addr()})
+		r.ids = append(r.ids, id)
+		r.byID[id], r.running[id] = n, true
+		peers = append(peers, l2.Peer{ID: id, Addr: n.Addr()})
 	}
-	for i, n := range r.L2 {
-		r.byID[peers[i].ID] = n
-		if err := n.SetPeers(peers); err != nil {
-			return nil, err
+	for _, n := range r.L2 {
+		if d.meta == nil {
+			if err := n.SetPeers(peers); err != nil {
+				return nil, err
+			}
 		}
 		n.SetKeyspaces(opts.Keyspaces)
 	}
@@ -168,12 +206,32 @@ func (d *Deployment) startRegion(pr regions.Region, opts Options, ca *pki.CA) (*
 	if r.Client, err = l3.NewClient(l3.ClientConfig{Region: pr.Name, Federation: r.Endpoint, Local: []*l3.Node{r.L3}}); err != nil {
 		return nil, err
 	}
-	g := l3.NewL2Global(r.Client)
+	r.global = l3.NewL2Global(r.Client)
 	for _, n := range r.L2 {
-		n.SetGlobal(g)
-		n.SetStickyReader(stickyReader{r.Endpoint})
+		r.wire(n)
 	}
 	return r, nil
+}
+
+// newL2 starts an L2 node of the region (listen "" picks a free port).
+func (r *Region) newL2(id, listen string) (*l2.Node, error) {
+	n, err := l2.NewNode(l2.Config{ID: id, RegionID: r.ID, Listen: listen, MaxMemory: 64 << 20})
+	if err == nil {
+		err = n.Start()
+	}
+	if err != nil {
+		if n != nil {
+			_ = n.Close()
+		}
+		return nil, fmt.Errorf("federated: node %s: %w", id, err)
+	}
+	return n, nil
+}
+
+// wire connects an L2 node to the region's global tier and sticky reads.
+func (r *Region) wire(n *l2.Node) {
+	n.SetGlobal(r.global)
+	n.SetStickyReader(stickyReader{r.Endpoint})
 }
 
 // Regions returns the regions in profile order.
@@ -201,9 +259,13 @@ func (d *Deployment) WaitConnected(ctx context.Context) error {
 	return nil
 }
 
-// Close stops every region: endpoints first, so no change lands in a
-// closed node.
+// Close stops every region: node registrations first, then endpoints,
+// so no change lands in a closed node, then the nodes and the control
+// plane.
 func (d *Deployment) Close() {
+	for _, r := range d.regions {
+		r.leave()
+	}
 	for _, r := range d.regions {
 		if r.Endpoint != nil {
 			_ = r.Endpoint.Close()
@@ -217,18 +279,76 @@ func (d *Deployment) Close() {
 			_ = r.L3.Close()
 		}
 	}
+	if d.meta != nil {
+		d.meta.close()
+	}
 }
 
-// Owner returns key's L2 owner in the region.
+// Owner returns key's L2 owner in the region, by the ring of a running
+// node (with a control plane, the current epoch's). While the owner is
+// killed and not yet out of the ring, it returns another running node,
+// which holds nothing of the key, so a read there just misses.
 func (r *Region) Owner(key []byte) *l2.Node {
-	return r.byID[r.L2[0].Ring().Owner(key)]
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	o, running := r.ownerLocked(key)
+	if running {
+		return o
+	}
+	for _, id := range r.ids {
+		if r.running[id] {
+			return r.byID[id]
+		}
+	}
+	return o
+}
+
+// liveOwner returns key's L2 owner, or nil while the owner is killed.
+func (r *Region) liveOwner(key []byte) *l2.Node {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if o, running := r.ownerLocked(key); running {
+		return o
+	}
+	return nil
+}
+
+func (r *Region) ownerLocked(key []byte) (*l2.Node, bool) {
+	ringOf := r.byID[r.ids[0]]
+	for _, id := range r.ids {
+		if r.running[id] {
+			ringOf = r.byID[id]
+			break
+		}
+	}
+	id := ringOf.Ring().Owner(key)
+	return r.byID[id], r.running[id]
+}
+
+// Node returns the running L2 node with id, or nil (unknown or killed).
+func (r *Region) Node(id string) *l2.Node {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if !r.running[id] {
+		return nil
+	}
+	return r.byID[id]
+}
+
+// NodeIDs returns the region's L2 node ids in start order.
+func (r *Region) NodeIDs() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Clone(r.ids)
 }
 
 // Peers returns the region's L2 nodes as a client's topology names them.
 func (r *Region) Peers() []l2.Peer {
-	out := make([]l2.Peer, len(r.L2))
-	for i, n := range r.L2 {
-		out[i] = l2.Peer{ID: fmt.Sprintf("%s-l2-%d", r.Name, i+1), Addr: n.Addr()}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]l2.Peer, len(r.ids))
+	for i, id := range r.ids {
+		out[i] = l2.Peer{ID: id, Addr: r.byID[id].Addr()}
 	}
 	return out
 }
@@ -243,8 +363,11 @@ func (f fanout) Apply(from string, changes []federation.Change) error {
 	}
 	byOwner := map[*l2.Node][]federation.Change{}
 	for _, c := range changes {
-		o := f.r.Owner(c.Key)
-		byOwner[o] = append(byOwner[o], c)
+		// A killed owner's changes are dropped here: the node restarts
+		// empty, and the key's L3 owner has them.
+		if o := f.r.liveOwner(c.Key); o != nil {
+			byOwner[o] = append(byOwner[o], c)
+		}
 	}
 	for n, cs := range byOwner {
 		n.ApplyGlobal(l3.ChangesForL2(cs))

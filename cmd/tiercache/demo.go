@@ -8,85 +8,120 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/tiercache/tiercache/internal/dashboard"
+	"github.com/tiercache/tiercache/internal/demo"
 )
 
 func init() {
-	register("demo", "run a whole tiercache region on loopback with a live workload", runDemo)
+	register("demo", "run a whole three-region federation on loopback with a live workload and dashboard", runDemo)
 }
 
-// demoOptions are the demo's flags.
-type demoOptions struct {
-	duration time.Duration
-	report   string
-	nodes    int
-	keys     int
-	zipfS    float64
-	workers  int
-	ttl      time.Duration
-	originMs time.Duration
-	writePct int
+// demoFlags are the demo's command line.
+type demoFlags struct {
+	opts      demo.Options
+	duration  time.Duration
+	report    string
+	dashboard string
 }
 
-func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
-	var o demoOptions
+func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
+	var f demoFlags
+	o := &f.opts
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0 = run until Ctrl-C)")
-	fs.StringVar(&o.report, "report", "", "print a final report on stdout: json")
-	fs.IntVar(&o.nodes, "nodes", 3, "L2 nodes in the region")
-	fs.IntVar(&o.keys, "keys", 100_000, "distinct keys the workload reads")
-	fs.Float64Var(&o.zipfS, "zipf", 1.1, "Zipf exponent of key popularity (> 1)")
-	fs.IntVar(&o.workers, "workers", 32, "concurrent app requests")
-	fs.DurationVar(&o.ttl, "ttl", 30*time.Second, "TTL of cached entries")
-	fs.DurationVar(&o.originMs, "origin-latency", time.Millisecond, "simulated latency of one origin (database) read")
-	fs.IntVar(&o.writePct, "write-pct", 2, "percent of requests that update a row and invalidate its key")
+	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (0 = run until Ctrl-C)")
+	fs.StringVar(&f.report, "report", "", "print a final report on stdout: json")
+	fs.StringVar(&f.dashboard, "dashboard", "127.0.0.1:8080", "serve the dashboard on this address (\"\" = none)")
+	fs.StringVar(&o.Profile, "profile", "", "region profile: a builtin name or a file (default local-3)")
+	fs.IntVar(&o.Rows, "keys", demo.DefaultRows, "rows in the origin database, the keys the workload reads")
+	fs.Float64Var(&o.ZipfS, "zipf", demo.DefaultZipfS, "Zipf exponent of key popularity (> 1)")
+	fs.IntVar(&o.Workers, "workers", demo.DefaultWorkers, "app goroutines per region")
+	fs.DurationVar(&o.TTL, "ttl", demo.DefaultTTL, "TTL of cached rows")
+	fs.DurationVar(&o.OriginLatency, "origin-latency", demo.DefaultOriginLatency, "added latency of one origin (database) read")
+	fs.IntVar(&o.WritePct, "write-pct", demo.DefaultWritePct, "percent of operations that update a row (-1: none)")
+	fs.IntVar(&o.SessionPct, "session-pct", demo.DefaultSessionPct, "percent of operations that write then read back in a session (-1: none)")
+	fs.IntVar(&o.CrossPct, "cross-pct", demo.DefaultCrossPct, "percent of session reads made in another region with the session's token (-1: none)")
+	fs.DurationVar(&o.TrendEvery, "trend-every", demo.DefaultTrendEvery, "how often a new key starts trending (negative: never)")
+	fs.DurationVar(&o.ReplicaLag, "replica-lag", 0, "answer origin loads not hinted to the primary from a replica this far behind (0: none)")
+	fs.DurationVar(&o.StickyWindow, "sticky-window", demo.DefaultStickyWindow, "read-your-writes window")
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		return f, err
 	}
 	switch {
-	case o.report != "" && o.report != "json":
-		return o, fmt.Errorf("--report %q: only json is supported", o.report)
-	case o.nodes < 1 || o.nodes > 64:
-		return o, fmt.Errorf("--nodes %d: want 1..64", o.nodes)
-	case o.keys < 1:
-		return o, fmt.Errorf("--keys %d: want at least 1", o.keys)
-	case o.zipfS <= 1:
-		return o, fmt.Errorf("--zipf %v: want > 1", o.zipfS)
-	case o.workers < 1:
-		return o, fmt.Errorf("--workers %d: want at least 1", o.workers)
-	case o.writePct < 0 || o.writePct > 100:
-		return o, fmt.Errorf("--write-pct %d: want 0..100", o.writePct)
-	case o.duration < 0 || o.ttl <= 0:
-		return o, errors.New("--duration and --ttl must not be negative")
+	case fs.NArg() > 0:
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case f.report != "" && f.report != "json":
+		return f, fmt.Errorf("--report %q: only json is supported", f.report)
+	case f.duration < 0:
+		return f, errors.New("--duration must not be negative")
+	case o.Workers < 1:
+		return f, fmt.Errorf("--workers %d: want at least 1", o.Workers)
+	case o.Rows < 1:
+		return f, fmt.Errorf("--keys %d: want at least 1", o.Rows)
+	case o.TTL <= 0:
+		return f, errors.New("--ttl must be positive")
 	}
-	return o, nil
+	return f, o.Validate()
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseDemoFlags(args, stderr)
+	f, err := parseDemoFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	if o.duration > 0 {
+	fmt.Fprintln(stderr, "tiercache demo: starting the control plane, three regions, the WAN and the origin…")
+	d, err := demo.Start(f.opts)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	dep := d.Deployment()
+	fmt.Fprintf(stderr, "tiercache demo: up in %v: raftmeta %v (leader %s), files in %s\n",
+		d.Startup().Round(time.Millisecond), dep.MetaAddrs(), dep.Leader(), d.Dir())
+	for _, r := range dep.Regions() {
+		fmt.Fprintf(stderr, "tiercache demo:   %-9s", r.Name)
+		for _, p := range r.Peers() {
+			fmt.Fprintf(stderr, " %s=%s", p.ID, p.Addr)
+		}
+		fmt.Fprintf(stderr, " %s=%s\n", r.L3.ID(), r.Endpoint.Addr())
+	}
+	if f.dashboard != "" {
+		stop := startDashboard(d, f.dashboard, stderr)
+		defer stop()
+	}
+	fmt.Fprintln(stderr, "tiercache demo: Ctrl-C stops it")
+	if f.duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
-	region, err := startDemoRegion("local", o.nodes)
-	if err != nil {
-		return err
-	}
-	defer region.Close()
-	fmt.Fprintf(stderr, "tiercache demo: region %q with %d L2 nodes: %s\n", region.name, len(region.nodes), region.addrs())
-	fmt.Fprintln(stderr, "tiercache demo: Ctrl-C stops it")
-
-	wl := newDemoWorkload(o, region)
-	rep := wl.run(ctx, stderr)
-	if o.report == "json" {
+	rep := d.Watch(ctx, stderr)
+	if f.report == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	fmt.Fprintf(stderr, "tiercache demo: %d ops, hit ratio %.3f, %d origin loads\n", rep.OpsTotal, rep.HitRatio, rep.OriginLoads)
+	fmt.Fprintf(stderr, "tiercache demo: %d reads, %d writes in %.0fs: L1 %.1f%% L2 %.1f%% L3 %.1f%% origin %.1f%%, %d origin queries, %d stale reads, %d/%d read-your-writes violations\n",
+		rep.Reads, rep.Writes, rep.DurationS, 100*rep.HitRatioL1, 100*rep.HitRatioL2, 100*rep.HitRatioL3, 100*rep.OriginRatio,
+		rep.OriginQueries, rep.StaleReads, rep.RYWViolations, rep.RYWChecks)
 	return nil
+}
+
+// startDashboard serves the dashboard on addr; if it cannot (the port is
+// busy), it says so and the demo runs without it.
+func startDashboard(d *demo.Demo, addr string, stderr io.Writer) (stop func()) {
+	srv, err := dashboard.New(d, dashboard.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "tiercache demo: no dashboard: %v\n", err)
+		return func() {}
+	}
+	at, err := srv.Start(addr)
+	if err != nil {
+		srv.Close()
+		fmt.Fprintf(stderr, "tiercache demo: no dashboard on %s (%v); continuing without it (--dashboard ADDR picks another address)\n", addr, err)
+		return func() {}
+	}
+	fmt.Fprintf(stderr, "tiercache demo: dashboard at http://%s/\n", at)
+	return func() { srv.Close() }
 }

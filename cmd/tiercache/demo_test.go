@@ -5,34 +5,35 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tiercache/tiercache/internal/demo"
 )
 
 func TestDemoRunsAndReports(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"demo", "--duration", "3s", "--report", "json", "--workers", "8", "--keys", "2000"}, &out, &errb)
+	code := run([]string{"demo", "--duration", "4s", "--report", "json", "--workers", "2", "--keys", "500", "--dashboard", ""}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	var rep demoReport
+	var rep demo.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
 	}
-	if rep.OpsTotal == 0 || rep.HitRatio <= 0 || rep.HitRatio > 1 {
-		t.Fatalf("implausible report: %+v", rep)
+	if len(rep.Regions) != 3 || len(rep.Links) != 6 {
+		t.Fatalf("want 3 regions and 6 links: %+v", rep)
 	}
-	if len(rep.Regions) != 1 || len(rep.Regions[0].Nodes) != 3 {
-		t.Fatalf("want one region of 3 nodes: %+v", rep.Regions)
-	}
-	for _, n := range rep.Regions[0].Nodes {
-		if n.Ops == 0 {
-			t.Errorf("node %s served nothing", n.ID)
+	for _, r := range rep.Regions {
+		if r.Reads == 0 {
+			t.Errorf("region %s read nothing", r.Name)
 		}
 	}
-	if rep.Errors != 0 {
-		t.Errorf("%d errors", rep.Errors)
+	if rep.RYWViolations != 0 {
+		t.Errorf("%d read-your-writes violations: %v", rep.RYWViolations, rep.RYWViolationExamples)
 	}
-	if !strings.Contains(errb.String(), "ops/s") {
-		t.Errorf("no live summary line on stderr: %q", errb.String())
+	for _, want := range []string{"reads/s", "raftmeta", "us-east-l2-1="} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q: %q", want, errb.String())
+		}
 	}
 }
 
@@ -40,7 +41,10 @@ func TestDemoRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"demo", "--report", "xml"},
 		{"demo", "--zipf", "0.5"},
-		{"demo", "--nodes", "0"},
+		{"demo", "--workers", "0"},
+		{"demo", "--write-pct", "200"},
+		{"demo", "--profile", "nowhere"},
+		{"demo", "extra"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code == 0 {
