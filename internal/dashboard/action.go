@@ -1,0 +1,160 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+)
+
+// MaxActionBytes bounds the body of POST /api/action; an Action is a
+// kind and a name, far smaller.
+const MaxActionBytes = 4 << 10
+
+// maxTargetLen bounds an action's target (a node id, region or key).
+const maxTargetLen = 512
+
+// actionNeedsTarget lists the known action kinds and whether each needs
+// a target.
+var actionNeedsTarget = map[string]bool{
+	ActionKillNode:        true,
+	ActionRestartNode:     true,
+	ActionPartitionRegion: true,
+	ActionHealRegion:      true,
+	ActionExpireHotKey:    false, // "" means the current trending key
+}
+
+// ActionResponse is the body of a successful POST /api/action.
+type ActionResponse struct {
+	OK     bool   `json:"ok"`
+	Action Action `json:"action"`
+}
+
+// handleAction checks an operator action and hands it to the source:
+// POST only, from this page's own origin, a small JSON body naming a
+// known kind.
+func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: actions are POSTed", r.Method))
+		return
+	}
+	if err := checkSameOrigin(r); err != nil {
+		writeError(w, http.StatusForbidden, err.Error())
+		return
+	}
+	if err := checkJSONContentType(r); err != nil {
+		writeError(w, http.StatusUnsupportedMediaType, err.Error())
+		return
+	}
+	a, status, err := decodeAction(w, r)
+	if err != nil {
+		writeError(w, status, err.Error())
+		return
+	}
+	if err := validateAction(a); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.ActionTimeout)
+	defer cancel()
+	if err := s.src.Act(ctx, a); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("%s %q did not finish within %v: %v", a.Kind, a.Target, s.opts.ActionTimeout, err))
+			return
+		}
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("%s %q failed: %v", a.Kind, a.Target, err))
+		return
+	}
+	s.refreshLatest()
+	writeJSON(w, http.StatusOK, ActionResponse{OK: true, Action: a})
+}
+
+// checkSameOrigin refuses a request a browser sent from another site's
+// page (cross-site request forgery). A request with no Origin header
+// comes from no page (curl, a Go client) and passes.
+func checkSameOrigin(r *http.Request) error {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return fmt.Errorf("cross-origin action refused (Sec-Fetch-Site: %s)", site)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("cross-origin action refused: Origin %q is not this host (%s)", origin, r.Host)
+	}
+	if !strings.EqualFold(u.Host, r.Host) {
+		return fmt.Errorf("cross-origin action refused: Origin %q is not this host (%s)", origin, r.Host)
+	}
+	return nil
+}
+
+func checkJSONContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return errors.New("missing Content-Type: send application/json")
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return fmt.Errorf("content type %q not accepted: send application/json", ct)
+	}
+	return nil
+}
+
+// decodeAction reads exactly one JSON Action of at most MaxActionBytes,
+// with no unknown fields. On error it returns the status to answer.
+func decodeAction(w http.ResponseWriter, r *http.Request) (Action, int, error) {
+	tooLarge := fmt.Errorf("action body over %d bytes", MaxActionBytes)
+	if r.ContentLength > MaxActionBytes {
+		return Action{}, http.StatusRequestEntityTooLarge, tooLarge
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxActionBytes))
+	dec.DisallowUnknownFields()
+	var a Action
+	err := dec.Decode(&a)
+	if err == nil {
+		// One value only: anything after it is a malformed body.
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errors.New("data after the JSON object")
+		}
+	}
+	var big *http.MaxBytesError
+	switch {
+	case err == nil:
+		return a, http.StatusOK, nil
+	case errors.As(err, &big):
+		return Action{}, http.StatusRequestEntityTooLarge, tooLarge
+	case errors.Is(err, io.EOF):
+		return Action{}, http.StatusBadRequest, errors.New(`empty body: send {"kind": ..., "target": ...}`)
+	default:
+		return Action{}, http.StatusBadRequest, fmt.Errorf("malformed action: %v", err)
+	}
+}
+
+// validateAction refuses unknown kinds and missing or unprintable
+// targets.
+func validateAction(a Action) error {
+	needsTarget, known := actionNeedsTarget[a.Kind]
+	if !known {
+		return fmt.Errorf("unknown action kind %q: want one of %s, %s, %s, %s, %s", a.Kind,
+			ActionKillNode, ActionRestartNode, ActionPartitionRegion, ActionHealRegion, ActionExpireHotKey)
+	}
+	if needsTarget && a.Target == "" {
+		return fmt.Errorf("action %s needs a target", a.Kind)
+	}
+	if len(a.Target) > maxTargetLen {
+		return fmt.Errorf("action target is %d bytes, over %d", len(a.Target), maxTargetLen)
+	}
+	if i := strings.IndexFunc(a.Target, func(r rune) bool { return !unicode.IsPrint(r) }); i >= 0 {
+		return fmt.Errorf("action target %q has an unprintable character at byte %d", a.Target, i)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/tiercache/tiercache/internal/dashboard"
+	"github.com/tiercache/tiercache/internal/demo"
+)
+
+// TestBrowserAgainstTheRealDemo serves the dashboard of a real demo (the
+// whole three-region federation on loopback, a small workload) and
+// presses a region's partition button, then heal: the page shows the
+// region cut off with its links cut and the event, then the region
+// healed.
+func TestBrowserAgainstTheRealDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole federation; skipped with -short")
+	}
+	chromiumPath(t) // skip before the expensive part when there is no browser
+	began := time.Now()
+	// A light run for 2 cores, as the demo's note suggests.
+	d, err := demo.Start(demo.Options{
+		Rows: 2000, Workers: 3, ThinkTime: time.Millisecond, OriginLatency: time.Millisecond,
+		TrendEvery: time.Second, TrendFor: 1500 * time.Millisecond, TrendExpiry: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("starting the demo: %v", err)
+	}
+	defer d.Close()
+	srv, err := dashboard.New(d, dashboard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	addr, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := openPage(t, "http://"+addr.String()+"/", 90*time.Second)
+
+	p.waitTrue("the page to go live", `document.getElementById('conn').dataset.state === 'live'`)
+	p.waitTrue("three regions", `document.querySelectorAll('#topology [data-region]').length === 3`)
+	p.waitTrue("traffic", `/[1-9]/.test(document.getElementById('stat-rps').textContent)`)
+	region, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.querySelector('#topology [data-region]').dataset.region`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := fmt.Sprintf(`[data-region=%q]`, region)
+
+	p.click(sel + ` .region-head button[data-action="partition-region"]`)
+	p.waitTrue(region+" shown partitioned", fmt.Sprintf(`document.querySelector(%q).dataset.partitioned === 'true'`, sel))
+	p.waitTrue("the partition in the events", fmt.Sprintf(`document.getElementById('events').textContent.includes(%q)`, "region "+region+" partitioned"))
+	p.waitTrue("the region's links shown cut", fmt.Sprintf(`[...document.querySelectorAll('#links tr')].some(
+		r => r.textContent.includes(%q) && r.textContent.includes('cut'))`, region))
+	p.screenshot("-demo-partitioned")
+
+	p.click(sel + ` .region-head button[data-action="heal-region"]`)
+	p.waitTrue(region+" shown healed", fmt.Sprintf(`document.querySelector(%q).dataset.partitioned === 'false'`, sel))
+	p.waitTrue("the heal in the events", fmt.Sprintf(`document.getElementById('events').textContent.includes(%q)`, "region "+region+" healed"))
+	p.noErrors()
+	t.Logf("real demo browser test took %v (demo startup %v)", time.Since(began), d.Startup())
+}
