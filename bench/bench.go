@@ -79,14 +79,16 @@ type Scenario struct {
 }
 
 // Lookup finds a scenario by name.
-func Lookup(name string) (Scenario, error) {
-	for _, s := range All() {
+func Lookup(name string) (Scenario, error) { return lookupIn(All(), name) }
+
+func lookupIn(all []Scenario, name string) (Scenario, error) {
+	for _, s := range all {
 		if s.Name == name {
 			return s, nil
 		}
 	}
 	names := make([]string, 0)
-	for _, s := range All() {
+	for _, s := range all {
 		names = append(names, s.Name)
 	}
 	sort.Strings(names)

@@ -121,7 +121,9 @@ func runClientGet(ctx context.Context, o Options) (*Result, error) {
 		res.Figures["get_p99_us_redis"] = float64(rd99) / 1e3
 		res.Figures["get_p50_ratio"] = Ratio(float64(tc50), float64(rd50))
 		res.Figures["get_p99_ratio"] = Ratio(float64(tc99), float64(rd99))
+		res.addLatencyCurve("get_latency_us_redis", rdLat, time.Microsecond)
 	}
+	res.addLatencyCurve("get_latency_us_tiercache", tcLat, time.Microsecond)
 	res.Notes["workload"] = fmt.Sprintf("one goroutine, 64-byte value, L2 hit (L1 off), %d reads per side per run in alternating blocks of %d", *ops, block)
 	if tc, ok := res.Figures["get_p50_us_tiercache"]; !ok || tc == 0 {
 		return nil, errors.New("clientget: no measurement")

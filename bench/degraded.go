@@ -78,6 +78,7 @@ func runDegraded(ctx context.Context, o Options) (*Result, error) {
 		// failures.
 		cfg.deadline = time.Second
 	}
+	timelines, curves := map[tiercache.DegradedMode][]float64{}, map[tiercache.DegradedMode][]float64{}
 	agg := map[tiercache.DegradedMode]*degradedRun{}
 	for _, m := range degradedModes {
 		agg[m] = &degradedRun{}
@@ -93,6 +94,9 @@ func runDegraded(ctx context.Context, o Options) (*Result, error) {
 				run+1, m, r.loadsPerS(), r.beforeLoadsPerS(), r.errors, r.reads, Percentile(r.lat, 99).Round(time.Microsecond),
 				r.stale, r.survivorChange())
 			agg[m].add(r)
+			if run == 0 { // the report plots the first run of each mode
+				timelines[m], curves[m] = r.timeline, r.perS
+			}
 		}
 	}
 	res := NewResult("degraded", runs)
@@ -108,6 +112,12 @@ func runDegraded(ctx context.Context, o Options) (*Result, error) {
 		res.Figures["stale_reads_dead_keys_"+s] = float64(r.staleDead)
 		if r.lastErr != "" {
 			res.Notes["last_error_"+s] = r.lastErr
+		}
+	}
+	if n := min(len(curves[tiercache.DegradedGutter]), len(curves[tiercache.DegradedLoader])); n > 0 {
+		res.Series["timeline_s"] = timelines[tiercache.DegradedGutter][:n]
+		for _, m := range degradedModes {
+			res.Series["origin_per_s_"+m.String()] = curves[m][:n]
 		}
 	}
 	g := agg[tiercache.DegradedGutter]
@@ -129,6 +139,9 @@ type degradedRun struct {
 	gutter                                     tiercache.GutterStats
 	runs                                       int
 	lastErr                                    string // a sample of what failed reads said
+	// timeline (seconds from the kill, each bucket at its end) and the
+	// origin's loads per second in each bucket: one run's, for the plot.
+	timeline, perS []float64
 }
 
 func (r *degradedRun) loadsPerS() float64 { return Ratio(float64(r.loads), r.window.Seconds()) }
@@ -328,6 +341,29 @@ func degradedOnce(ctx context.Context, cfg degradedCfg, mode tiercache.DegradedM
 		}
 		return s
 	}
+	const sampleEvery = 250 * time.Millisecond
+	var stamps []time.Time
+	var perS []float64
+	stopSampling, sampled := make(chan struct{}), make(chan struct{})
+	go func() { // the origin's load over time, until the outage ends
+		defer close(sampled)
+		tick := time.NewTicker(sampleEvery)
+		defer tick.Stop()
+		prev := origin.loads.Load()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case now := <-tick.C:
+				cur := origin.loads.Load()
+				stamps, perS = append(stamps, now), append(perS, float64(cur-prev)/sampleEvery.Seconds())
+				prev = cur
+			}
+		}
+	}()
+	var sampleOnce sync.Once
+	endSampling := func() { sampleOnce.Do(func() { close(stopSampling) }); <-sampled }
+	defer endSampling()
 	sleepOrDone(ctx, cfg.warm/2)
 	phase.Store(phaseBefore)
 	t0, l0, s0 := time.Now(), origin.loads.Load(), survivors()
@@ -338,13 +374,17 @@ func degradedOnce(ctx context.Context, cfg degradedCfg, mode tiercache.DegradedM
 	sleepOrDone(ctx, cfg.window)
 	phase.Store(phaseDone)
 	t2, l2n, s2 := time.Now(), origin.loads.Load(), survivors()
+	endSampling()
 	stopLoad()
 	wg.Wait()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 
-	out := &degradedRun{loads: l2n - l1, beforeLoads: l1 - l0, window: t2.Sub(t1), before: t1.Sub(t0)}
+	out := &degradedRun{loads: l2n - l1, beforeLoads: l1 - l0, window: t2.Sub(t1), before: t1.Sub(t0), perS: perS}
+	for _, s := range stamps {
+		out.timeline = append(out.timeline, s.Sub(t1).Seconds())
+	}
 	var readsBefore int64
 	for w := range tallies {
 		b, d := tallies[w][phaseBefore], tallies[w][phaseOutage]

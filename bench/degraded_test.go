@@ -33,4 +33,5 @@ func TestDegradedScenarioQuick(t *testing.T) {
 	if loader <= 0 || gutter >= loader {
 		t.Errorf("origin loads/s during the outage: loader %.0f, gutter %.0f", loader, gutter)
 	}
+	checkTimeline(t, r, "timeline_s", true, 0, 1e6, "origin_per_s_gutter", "origin_per_s_loader")
 }

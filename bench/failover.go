@@ -78,6 +78,9 @@ func runFailover(ctx context.Context, o Options) (*Result, error) {
 		recov = append(recov, r.recovery...)
 		reqs, errs, lost, hung = reqs+r.requests, errs+r.errors, lost+r.lost, hung+r.hung
 		res.Series["marked_down_ms"] = append(res.Series["marked_down_ms"], ms(r.markedDown))
+		if run == 0 { // the report plots one run's timeline
+			res.Series["timeline_s"], res.Series["hit_ratio"], res.Series["error_share"] = r.timeline, r.hitRatio, r.errShare
+		}
 	}
 	res.Figures["recovery_p50_ms"] = ms(Percentile(recov, 50))
 	res.Figures["recovery_p99_ms"] = ms(Percentile(recov, 99))
@@ -98,6 +101,9 @@ type failoverRun struct {
 	markedDown             time.Duration
 	requests, errors, lost int64
 	hung                   int64
+	// The timeline per 100 ms bucket, seconds from the kill: the share of
+	// reads the cache answered, and of requests that failed.
+	timeline, hitRatio, errShare []float64
 }
 
 // cpBench is a control plane, its region and a client following it.
@@ -250,12 +256,17 @@ func failoverOnce(ctx context.Context, cfg failoverCfg, run int) (*failoverRun, 
 	out := &failoverRun{}
 	var after atomic.Bool // counting starts at the kill
 	var killedAt atomic.Int64
+	var all, allErrs, gets atomic.Int64 // for the timeline, before the kill too
 	do := func(f func(ctx context.Context) error) error {
 		rctx, cancel := context.WithTimeout(ctx, cfg.deadline)
 		start := time.Now()
 		err := f(rctx)
 		took := time.Since(start)
 		cancel()
+		all.Add(1)
+		if err != nil {
+			allErrs.Add(1)
+		}
 		if after.Load() {
 			atomic.AddInt64(&out.requests, 1)
 			if err != nil {
@@ -276,7 +287,7 @@ func failoverOnce(ctx context.Context, cfg failoverCfg, run int) (*failoverRun, 
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(run)))
 			for lctx.Err() == nil {
 				k := keys[rng.IntN(len(keys))]
-				do(func(ctx context.Context) error { _, err := c.Get(ctx, k, origin); return err })
+				do(func(ctx context.Context) error { _, err := c.Get(ctx, k, origin); gets.Add(1); return err })
 			}
 		}()
 	}
@@ -312,7 +323,7 @@ func failoverOnce(ctx context.Context, cfg failoverCfg, run int) (*failoverRun, 
 					continue
 				}
 				var v []byte
-				err := do(func(ctx context.Context) (err error) { v, err = c.Get(ctx, k, origin); return err })
+				err := do(func(ctx context.Context) (err error) { v, err = c.Get(ctx, k, origin); gets.Add(1); return err })
 				if err == nil && string(v) != string(originValue) {
 					recovered[p] = time.Since(time.Unix(0, killedAt.Load()))
 					return
@@ -321,6 +332,46 @@ func failoverOnce(ctx context.Context, cfg failoverCfg, run int) (*failoverRun, 
 			}
 		}()
 	}
+
+	hits := func() int64 {
+		s := c.Stats()
+		return int64(s.L1Hits + s.L1Stale + s.L2Hits + s.L2Stale)
+	}
+	stopTimeline := make(chan struct{})
+	timelineDone := make(chan struct{})
+	var stamps []time.Time
+	go func() { // samples every 100 ms until the load stops
+		defer close(timelineDone)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		prev := [4]int64{all.Load(), allErrs.Load(), gets.Load(), hits()}
+		for {
+			select {
+			case <-stopTimeline:
+				return
+			case now := <-tick.C:
+				cur := [4]int64{all.Load(), allErrs.Load(), gets.Load(), hits()}
+				stamps = append(stamps, now)
+				out.hitRatio = append(out.hitRatio, min(1, Ratio(float64(cur[3]-prev[3]), float64(cur[2]-prev[2]))))
+				out.errShare = append(out.errShare, Ratio(float64(cur[1]-prev[1]), float64(cur[0]-prev[0])))
+				prev = cur
+			}
+		}
+	}()
+	endTimeline := func() {
+		select {
+		case <-stopTimeline:
+		default:
+			close(stopTimeline)
+		}
+		<-timelineDone
+		kill := time.Unix(0, killedAt.Load())
+		out.timeline = out.timeline[:0]
+		for _, s := range stamps {
+			out.timeline = append(out.timeline, s.Sub(kill).Seconds())
+		}
+	}
+	defer endTimeline()
 
 	time.Sleep(cfg.settle) // load running before the kill
 	killedAt.Store(time.Now().UnixNano())
@@ -339,6 +390,7 @@ func failoverOnce(ctx context.Context, cfg failoverCfg, run int) (*failoverRun, 
 	time.Sleep(cfg.settle + time.Second) // probes find the new owner, load continues on it
 	stopLoad()
 	wg.Wait()
+	endTimeline()
 	for _, d := range recovered {
 		if d == 0 { // never recovered inside the run: count the whole window
 			d = time.Since(time.Unix(0, killedAt.Load()))

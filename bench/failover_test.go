@@ -35,4 +35,5 @@ func TestFailoverQuick(t *testing.T) {
 	if share := res.Figures["client_error_share"]; share >= 0.5 {
 		t.Fatalf("error share %v", share)
 	}
+	checkTimeline(t, res, "timeline_s", true, 0, 1, "hit_ratio", "error_share")
 }

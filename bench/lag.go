@@ -45,6 +45,33 @@ func runLag(ctx context.Context, o Options) (*Result, error) {
 	if err := d.WaitConnected(wctx); err != nil {
 		return nil, err
 	}
+	// The lag curve: each link's p99 (over its recent changes) sampled
+	// while the regions write, for the report's plot.
+	curve := map[string][]float64{}
+	var times []float64
+	sctx, stopSampling := context.WithCancel(ctx)
+	sampled := make(chan struct{})
+	defer func() { stopSampling(); <-sampled }() // on every return
+	go func() {
+		defer close(sampled)
+		t0 := time.Now()
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-tick.C:
+			}
+			times = append(times, time.Since(t0).Seconds())
+			for _, r := range d.Regions() {
+				for _, l := range r.Endpoint.Links() {
+					name := r.Name + "_to_" + l.Region()
+					curve[name] = append(curve[name], Millis(l.Stats().ReplicationLagP99))
+				}
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(d.Regions()))
 	for _, r := range d.Regions() {
@@ -60,6 +87,8 @@ func runLag(ctx context.Context, o Options) (*Result, error) {
 		}()
 	}
 	wg.Wait()
+	stopSampling()
+	<-sampled
 	close(errs)
 	for err := range errs {
 		if err != nil {
@@ -74,12 +103,18 @@ func runLag(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res := NewResult("lag", 1)
+	res.Series["timeline_s"] = times
+	for name, ys := range curve {
+		res.Series["lag_p99_ms_over_time_"+name] = ys
+	}
 	worst := -time.Hour
 	for _, r := range d.Regions() {
 		for _, l := range r.Endpoint.Links() {
 			st := l.Stats()
 			link, _ := d.WAN.Profile().Link(r.Name, l.Region())
 			name := r.Name + "_to_" + l.Region()
+			res.Figures["lag_p99_ms_"+name] = Millis(st.ReplicationLagP99)
+			res.Figures["one_way_ms_"+name] = Millis(link.OneWay())
 			res.Notes["lag_"+name] = fmt.Sprintf("p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d changes; one-way %.1f ms",
 				Millis(st.ReplicationLagP50), Millis(st.ReplicationLagP99), Millis(st.ReplicationLagMax), st.ReplicationLagSamples, Millis(link.OneWay()))
 			o.Progressf("lag %-20s p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms  one-way %6.1f ms\n", name,

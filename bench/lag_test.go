@@ -13,6 +13,17 @@ func TestLagScenarioQuick(t *testing.T) {
 	if oneWay <= 0 || p50 <= 0 || p99 < p50 {
 		t.Fatalf("lag p50 %v p99 %v one-way %v", p50, p99, oneWay)
 	}
+	// Six directed links, each with its figures and its curve.
+	links := links(r, "lag_p99_ms_")
+	if len(links) != 6 {
+		t.Fatalf("per-link figures for %v", links)
+	}
+	var curves []string
+	for _, l := range links {
+		figure(t, r, "one_way_ms_"+l)
+		curves = append(curves, "lag_p99_ms_over_time_"+l)
+	}
+	checkTimeline(t, r, "timeline_s", false, 0, 10_000, curves...)
 }
 
 // TestPartitionScenarioQuick cuts a region off for a second under writes:

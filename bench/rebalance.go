@@ -73,6 +73,8 @@ func runRebalance(ctx context.Context, o Options) (*Result, error) {
 	peaks, fine := map[string][]float64{}, map[string][]float64{}
 	var moved, pulls []float64
 	var migrate []float64
+	curves := map[string][]float64{} // origin loads per fineBucket, first run
+	var curveSplit int               // samples before the ring change
 	for run := range runs {
 		for i := range setups {
 			name := setups[(i+run)%len(setups)]
@@ -82,6 +84,10 @@ func runRebalance(ctx context.Context, o Options) (*Result, error) {
 			}
 			o.Progressf("rebalance run %d %-9s steady %.0f loads/%v, peak after %.0f (%.2fx), keys moved %.3f of ideal, migration %v\n",
 				run+1, name, r.steady, p.bucket, r.peak, r.peak/r.steady, r.movedShare*6, r.migration.Round(time.Millisecond))
+			if run == 0 { // the report plots the first run of each setup
+				curves[name] = append(append([]float64(nil), r.before...), r.after...)
+				curveSplit = len(r.before)
+			}
 			peaks[name] = append(peaks[name], Ratio(r.peak, r.steady))
 			fine[name] = append(fine[name], Ratio(r.peakFine, r.steadyFine))
 			if name == "tiercache" {
@@ -101,6 +107,15 @@ func runRebalance(ctx context.Context, o Options) (*Result, error) {
 		res.Figures["origin_peak_100ms_over_steady_"+s] = Mean(fine[s])
 		res.Series["origin_peak_over_steady_"+s] = peaks[s]
 	}
+	if n := min(len(curves["naive"]), len(curves["tiercache"])); n > 0 {
+		t := make([]float64, n)
+		for i := range t { // each bucket at its end, 0 = the ring change
+			t[i] = float64(i-curveSplit+1) * fineBucket.Seconds()
+		}
+		res.Series["origin_t_s"] = t
+		res.Series["origin_per_100ms_naive"] = curves["naive"][:n]
+		res.Series["origin_per_100ms_tiercache"] = curves["tiercache"][:n]
+	}
 	res.Notes["workload"] = fmt.Sprintf("Zipf(s=%.2f) over %d cached keys + 1 in %d reads of a new key, %d reads/s paced, %d clients x %d goroutines, L1 off; 5 L2 nodes + 1 joining; %v steady, %v after, peak per %v bucket (and per 100ms); push limit %v keys/s per node (0: default)",
 		p.skew, p.keys, p.coldEvery, p.rate, p.clients, p.workers, p.steady, p.after, p.bucket, p.migrateRate)
 	res.Notes["ideal"] = "a 6th node of equal weight should take 1/6 of the keys; keys_moved_over_ideal is the pushed share over 1/6"
@@ -114,6 +129,7 @@ type rebalanceRun struct {
 	movedShare           float64 // keys pushed over keys cached
 	migration            time.Duration
 	pullHits             uint64
+	before, after        []float64 // origin loads per fineBucket
 }
 
 // rebalanceOnce runs one setup on a fresh region of 5 nodes plus a joiner.
@@ -229,7 +245,7 @@ func rebalanceOnce(ctx context.Context, p rebalanceParams, migrate bool, seed ui
 	if err := <-errs; err != nil {
 		return nil, err
 	}
-	r := &rebalanceRun{migration: migration}
+	r := &rebalanceRun{migration: migration, before: before, after: after}
 	r.steady, r.peak = steadyAndPeak(before, after, int(p.bucket/fineBucket))
 	r.steadyFine, r.peakFine = steadyAndPeak(before, after, 1)
 	var pushed int64

@@ -27,4 +27,5 @@ func TestRebalanceQuick(t *testing.T) {
 	if res.Figures["pull_through_hits_tiercache"] < 0 || res.Figures["migration_ms_tiercache"] <= 0 {
 		t.Fatalf("figures %v", res.Figures)
 	}
+	checkTimeline(t, res, "origin_t_s", true, 0, 1e6, "origin_per_100ms_naive", "origin_per_100ms_tiercache")
 }

@@ -149,6 +149,9 @@ func runRYW(ctx context.Context, o Options) (*Result, error) {
 	res.Figures["sticky_read_p50_ms"], res.Figures["sticky_read_p99_ms"] = Millis(sp50), Millis(sp99)
 	res.Figures["plain_read_p50_ms"], res.Figures["plain_read_p99_ms"] = Millis(pp50), Millis(pp99)
 	res.Figures["duration_s"] = took.Seconds()
+	res.Figures["violation_rate_sticky"] = float64(t.violations.Load()) / float64(*trials)
+	res.addLatencyCurve("read_latency_ms_sticky", t.sticky, time.Millisecond)
+	res.addLatencyCurve("read_latency_ms_plain", t.plain, time.Millisecond)
 	var loads, remote uint64
 	for i, c := range clients {
 		loads += c.Stats().StickyLoads

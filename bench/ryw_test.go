@@ -25,6 +25,11 @@ func TestRYWQuick(t *testing.T) {
 	if f["sticky_extra_p50_ms"] <= 0 {
 		t.Fatalf("figures %v: a remote read should cost a WAN round trip", f)
 	}
+	if f["violation_rate_sticky"] != 0 {
+		t.Fatalf("violation rate %v with no violation", f["violation_rate_sticky"])
+	}
+	checkLatencyCurve(t, res, "read_latency_ms_sticky")
+	checkLatencyCurve(t, res, "read_latency_ms_plain")
 }
 
 // TestStampedeGlobalQuick: with stampede scope global one origin load

@@ -4,17 +4,21 @@ package bench
 // Each scenario lives in its own file; add it here.
 func All() []Scenario {
 	return []Scenario{
+		// One region on loopback: the RESP peer first, then the client.
 		respScenario(),
-		stampedeScenario(),
-		hotkeyScenario(),
 		clientgetScenario(),
-		rebalanceScenario(),
+		// The stampede defences, one region then three.
+		stampedeScenario(),
+		stampedeGlobalScenario(),
+		hotkeyScenario(),
+		// Membership and topology changes, then a node lost outright.
 		failoverScenario(),
+		rebalanceScenario(),
 		degradedScenario(),
+		// The federation over the simulated WAN.
 		lagScenario(),
 		partitionScenario(),
-		rywScenario(),
-		stampedeGlobalScenario(),
 		federationScenario(),
+		rywScenario(),
 	}
 }

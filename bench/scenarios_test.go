@@ -49,6 +49,7 @@ func TestStampedeScenarioQuick(t *testing.T) {
 	sf := figure(t, r, "origin_loads_per_expiry_singleflight")
 	tc := figure(t, r, "origin_loads_per_expiry_tiercache")
 	figure(t, r, "read_p99_ms_tiercache")
+	checkLatencyCurve(t, r, "read_latency_ms_tiercache")
 	// The leases are the mechanism under test: one load per expiry per
 	// region, against one per process and one per reader. Under -race on a
 	// loaded machine a node call can pass its 500 ms deadline, and such a
@@ -75,6 +76,7 @@ func TestClientGetScenarioQuick(t *testing.T) {
 	if figure(t, r, "get_p50_us_tiercache") <= 0 {
 		t.Fatal("no tiercache latency")
 	}
+	checkLatencyCurve(t, r, "get_latency_us_tiercache")
 	if _, ok := r.Figures["get_p50_ratio"]; !ok && os.Getenv("TIERCACHE_REQUIRE_REDIS") == "1" {
 		t.Fatal("no ratio against redis although redis is required")
 	}

@@ -83,6 +83,7 @@ func runStampede(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Figures["read_p99_ms_tiercache"] = Millis(Percentile(tcLatencies, 99))
 	res.Figures["read_p50_ms_tiercache"] = Millis(Percentile(tcLatencies, 50))
+	res.addLatencyCurve("read_latency_ms_tiercache", tcLatencies, time.Millisecond)
 	res.Notes["workload"] = fmt.Sprintf("%d clients, %d concurrent reads of one key at its expiry, origin load %d ms, 3 L2 nodes on loopback", *clients, *readers, *loadMs)
 	return res, nil
 }

@@ -41,3 +41,21 @@ func Ratio(a, b float64) float64 {
 	}
 	return a / b
 }
+
+// latencyPercentiles are the points of the latency curves the report
+// plots (Series["latency_percentiles"]).
+var latencyPercentiles = []float64{50, 75, 90, 95, 99, 99.9}
+
+// addLatencyCurve records samples at latencyPercentiles as Series[key], in
+// unit (time.Microsecond, time.Millisecond); it sorts samples in place.
+func (r *Result) addLatencyCurve(key string, samples []time.Duration, unit time.Duration) {
+	if len(samples) == 0 {
+		return
+	}
+	r.Series["latency_percentiles"] = latencyPercentiles
+	ys := make([]float64, len(latencyPercentiles))
+	for i, p := range latencyPercentiles {
+		ys[i] = float64(Percentile(samples, p)) / float64(unit)
+	}
+	r.Series[key] = ys
+}
