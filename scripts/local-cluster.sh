@@ -39,65 +39,13 @@ pidfile=$work/pids
 
 members=$(printf '127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d' "$http0" $((http0 + 1)) $((http0 + 2)))
 
-# ctl runs `tiercache ctl` as the operator (admin role), against every
-# member so it fails over when one is down.
-ctl() {
-	"$bin" ctl --meta "$members" --ca "$pki/ca.pem" --cert "$pki/ops.pem" --key "$pki/ops-key.pem" "$@"
-}
-
-# stop_all sends SIGTERM to every process in the pid file (the commands
-# shut down cleanly on it: a node leaves, a member closes Raft), waits up
-# to 10s, then SIGKILLs what is left. Only the pids we recorded are touched.
-stop_all() {
-	[[ -f $pidfile ]] || return 0
-	local pids
-	pids=$(cat "$pidfile")
-	# Nodes first (recorded last), so they deregister while the control
-	# plane is still there to hear it.
-	for p in $(echo "$pids" | tac); do kill -TERM "$p" 2>/dev/null || true; done
-	for _ in $(seq 100); do
-		local alive=0
-		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-		((alive)) || break
-		sleep 0.1
-	done
-	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
-	rm -f "$pidfile"
-	echo "stopped; state and logs are in $work"
-}
-
-if [[ ${1:-} == stop ]]; then
-	stop_all
-	exit 0
-elif [[ -n ${1:-} ]]; then
-	echo "usage: $0 [stop]" >&2
-	exit 2
-fi
-
-if [[ -f $pidfile ]]; then
-	for p in $(cat "$pidfile"); do
-		if kill -0 "$p" 2>/dev/null; then
-			echo "a cluster from $work is still running (pid $p); run '$0 stop' first" >&2
-			exit 1
-		fi
-	done
-	rm -f "$pidfile"
-fi
-
-mkdir -p "$work"
-if [[ ${TC_KEEP:-} != 1 ]]; then
-	# Fresh Raft state each run: a data dir from another port layout would
-	# resume a group whose members sit at other addresses.
-	rm -rf "$work/pki" "$work/m1" "$work/m2" "$work/m3" "$work/logs"
-fi
-mkdir -p "$work/logs"
-
-if [[ -n ${TC_BIN:-} ]]; then
-	cp "$TC_BIN" "$bin"
-else
-	echo "building $bin"
-	(cd "$repo" && go build -o "$bin" ./cmd/tiercache)
-fi
+what=cluster
+# shellcheck source=lib/processes.sh
+source "$repo/scripts/lib/processes.sh"
+handle_args "$@"
+refuse_if_running
+fresh_work pki m1 m2 m3
+get_binary
 
 # Members get server certificates (the only role Raft accepts), nodes get
 # node certificates (register and renew leases), ops gets admin (ctl writes),

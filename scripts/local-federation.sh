@@ -35,59 +35,13 @@ deploy=local-3
 regions=(us-east eu-west ap-south)
 members="127.0.0.1:19101,127.0.0.1:19102,127.0.0.1:19103"
 
-ctl() {
-	"$bin" ctl --meta "$members" --ca "$pki/ca.pem" --cert "$pki/ops.pem" --key "$pki/ops-key.pem" "$@"
-}
-
-# stop_all: SIGTERM every recorded pid (nodes and gateways first, so they
-# deregister while the control plane is up), wait up to 10s, then SIGKILL
-# what is left. Only the pids we recorded are touched.
-stop_all() {
-	[[ -f $pidfile ]] || return 0
-	local pids
-	pids=$(cat "$pidfile")
-	for p in $(echo "$pids" | tac); do kill -TERM "$p" 2>/dev/null || true; done
-	for _ in $(seq 100); do
-		local alive=0
-		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-		((alive)) || break
-		sleep 0.1
-	done
-	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
-	rm -f "$pidfile"
-	echo "stopped; state and logs are in $work"
-}
-
-if [[ ${1:-} == stop ]]; then
-	stop_all
-	exit 0
-elif [[ -n ${1:-} ]]; then
-	echo "usage: $0 [stop]" >&2
-	exit 2
-fi
-
-if [[ -f $pidfile ]]; then
-	for p in $(cat "$pidfile"); do
-		if kill -0 "$p" 2>/dev/null; then
-			echo "a federation from $work is still running (pid $p); run '$0 stop' first" >&2
-			exit 1
-		fi
-	done
-	rm -f "$pidfile"
-fi
-
-mkdir -p "$work"
-if [[ ${TC_KEEP:-} != 1 ]]; then
-	rm -rf "$work/pki" "$work/meta-1" "$work/meta-2" "$work/meta-3" "$work/logs"
-fi
-mkdir -p "$work/logs"
-
-if [[ -n ${TC_BIN:-} ]]; then
-	cp "$TC_BIN" "$bin"
-else
-	echo "building $bin"
-	(cd "$repo" && go build -o "$bin" ./cmd/tiercache)
-fi
+what=federation
+# shellcheck source=lib/processes.sh
+source "$repo/scripts/lib/processes.sh"
+handle_args "$@"
+refuse_if_running
+fresh_work pki meta-1 meta-2 meta-3
+get_binary
 
 if [[ -z ${TIERCACHE_REQUIREPASS:-} ]]; then
 	TIERCACHE_REQUIREPASS=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
