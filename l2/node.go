@@ -118,23 +118,37 @@ func (n *Node) buildRouting(peers []Peer, old *routing) (*routing, error) {
 // plane. Commands already routed finish on the old view; links to peers
 // that left (or moved) are closed.
 func (n *Node) SetPeers(peers []Peer) error {
+	stale, err := n.swapPeers(peers)
+	// The replaced links are closed after n.mu is released: a link that is
+	// dialling holds its own lock and then takes n.mu (spawn) for its
+	// reader, so closing it under n.mu would deadlock the two.
+	for _, p := range stale {
+		p.close()
+	}
+	return err
+}
+
+// swapPeers installs the routing for peers and returns the links it no
+// longer uses.
+func (n *Node) swapPeers(peers []Peer) ([]*peer, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	old := n.routing.Load()
 	rt, err := n.buildRouting(peers, old)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	n.routing.Store(rt)
+	var stale []*peer
 	for id, p := range old.peers {
 		if rt.peers[id] != p {
-			p.close()
+			stale = append(stale, p)
 		}
 	}
-	return nil
+	return stale, nil
 }
 
 // Start binds the listen address and serves in the background.
