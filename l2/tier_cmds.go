@@ -97,7 +97,14 @@ func (c *conn) tcGet(ctx context.Context, req *tcproto.GetRequest) {
 		if (stale || refresh) && !req.NoLease {
 			// One refresh per lease period, and none once the value
 			// has been replaced: the others keep serving.
-			token, _ = ts.leases.grant(req.Key, now, period, nil)
+			// The check runs under the key's lease lock, which a fill
+			// holds while it writes: a refresh that landed since the
+			// read above must not start a second load.
+			seen := it.Version
+			token, _ = ts.leases.grant(req.Key, now, period, func() bool {
+				cur, ok := n.store.Peek(req.Key)
+				return ok && cur.Version == seen
+			})
 			n.rememberRefresh(req.Key, token, now, period) // global_refresh.go
 		}
 		c.writeGetReply(status, it, now, flags, token, 0)

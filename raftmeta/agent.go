@@ -107,10 +107,12 @@ func (a *Agent) Close() error {
 func (a *Agent) run() {
 	defer close(a.done)
 	registered, leader := false, ""
+	failed := false // the last call failed
 	var readyOnce sync.Once
 	for {
 		if !registered {
 			l, err := a.attempt(a.period(), func(ctx context.Context) (Lease, error) { return a.cfg.Client.Register(ctx, a.cfg.Node) })
+			failed = err != nil
 			if err == nil {
 				registered, leader = true, l.Leader
 				readyOnce.Do(func() { close(a.ready) })
@@ -121,15 +123,24 @@ func (a *Agent) run() {
 		// waiting a third of that after registering under a shorter lease
 		// let the lease lapse before the first renewal.
 		every := a.period()
+		wait := every
+		if failed {
+			// A call that failed (it may have used up its whole
+			// period) is retried soon: a whole period more, then
+			// the call, would let the lease lapse after a single
+			// slow renewal on a busy machine.
+			wait = every / 4
+		}
 		select {
 		case <-a.ctx.Done():
 			return
-		case <-a.after(every):
+		case <-a.after(wait):
 		}
 		if !registered {
 			continue
 		}
 		l, err := a.attempt(every, func(ctx context.Context) (Lease, error) { return a.cfg.Client.Renew(ctx, a.cfg.Node.ID) })
+		failed = err != nil
 		switch {
 		case errors.Is(err, ErrUnknownNode):
 			registered = false
