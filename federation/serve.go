@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -21,16 +22,18 @@ func (e *Endpoint) serveConn(conn *quic.Conn) {
 	defer cancel()
 	stop := context.AfterFunc(conn.Context(), cancel)
 	defer stop()
-	done := make(chan struct{})
-	var streams int
+	// A WaitGroup, not a count of sends on an unbuffered channel: each
+	// finished stream's goroutine would block on its send until the
+	// connection ended, one parked goroutine per call on a long-lived link.
+	var streams sync.WaitGroup
 	for {
 		s, err := conn.AcceptStream(ctx)
 		if err != nil {
 			break
 		}
-		streams++
+		streams.Add(1)
 		go func() {
-			defer func() { done <- struct{}{} }()
+			defer streams.Done()
 			peer, err := peerName(ctx, conn)
 			if err != nil {
 				s.CancelRead(codeCancelled)
@@ -41,9 +44,7 @@ func (e *Endpoint) serveConn(conn *quic.Conn) {
 		}()
 	}
 	cancel()
-	for ; streams > 0; streams-- {
-		<-done
-	}
+	streams.Wait()
 	log.Debug("federation: peer gone", "cause", context.Cause(conn.Context()))
 }
 
