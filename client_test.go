@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tiercache/tiercache/internal/clock"
 	"github.com/tiercache/tiercache/internal/keyspace"
 	"github.com/tiercache/tiercache/l2"
 )
@@ -129,21 +130,26 @@ func TestGetMulti(t *testing.T) {
 }
 
 func TestSoftTTLServesStaleAndRefreshesOnce(t *testing.T) {
-	r := startRegion(t, 1, l2.TierOptions{})
+	// The node's clock is fake: the value turns stale when the test says
+	// so, and the refreshed value cannot turn stale again on a busy
+	// machine.
+	clk := clock.NewFake(time.Now())
+	r := startRegionClock(t, 1, l2.TierOptions{}, clk)
 	table := &keyspace.Table{Spaces: map[string]keyspace.Settings{
-		// The soft TTL is long against the reads below, so a busy machine
-		// cannot let the refreshed value go stale again within the test.
 		"s": {SoftTTL: 400 * time.Millisecond, HardTTL: time.Minute, EarlyRefresh: -1, L1: keyspace.L1Off},
 	}}
-	c := r.client(t, Config{Keyspaces: table})
+	c := r.client(t, Config{Keyspaces: table, Clock: clk})
 	origin := newCountingLoader()
 	ctx := context.Background()
 	origin.set("s:1", "one")
 	if v, _ := c.Get(ctx, "s:1", origin); string(v) != "one" {
 		t.Fatalf("%q", v)
 	}
+	// The fill runs in the background; the value must be in the node
+	// before the clock moves, or it would land fresh after the move.
+	waitFor(t, "fill", func() bool { return c.Stats().Fills == 1 })
 	origin.set("s:1", "two")
-	time.Sleep(450 * time.Millisecond) // the node's clock is the wall clock
+	clk.Advance(450 * time.Millisecond)
 	for range 20 {
 		v, err := c.Get(ctx, "s:1", origin)
 		if err != nil {
@@ -158,7 +164,7 @@ func TestSoftTTLServesStaleAndRefreshesOnce(t *testing.T) {
 		return string(v) == "two"
 	})
 	if n := origin.loads.Load(); n != 2 {
-		t.Fatalf("origin loads %d, want 2 (one fill, one refresh)", n)
+		t.Fatalf("origin loads %d, want 2 (one fill, one refresh); stats %+v; node %+v", n, c.Stats(), r.nodes[0].TierStats())
 	}
 }
 

@@ -129,12 +129,27 @@ func TestCooledKeyLeavesL1(t *testing.T) {
 	heatUp(t, a, "warm:1", origin)
 	// No reads for a while: the node's detector cools the key, and once
 	// L1's copy turns stale, the background re-read from the node drops
-	// it.
-	clk.Advance(keyspace.DefaultHotL1TTL * 9 / 10)
-	if _, err := a.Get(ctx, "warm:1", origin); err != nil {
-		t.Fatal(err)
+	// it. The L1 hits of the warm-up go to the node with that re-read,
+	// sampled (one in 16, counted as 16), and by design (no flapping)
+	// they can keep the key hot one more hot TTL; the re-read after that
+	// reports at most this test's one read, far below the threshold. So
+	// the key leaves by the second round, whatever the sampling drew.
+	for round := 1; ; round++ {
+		st := a.Stats()
+		clk.Advance(keyspace.DefaultHotL1TTL * 9 / 10)
+		if _, err := a.Get(ctx, "warm:1", origin); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "background re-read", func() bool {
+			return a.Stats().Refreshes > st.Refreshes && !a.refreshes.InFlight("warm:1")
+		})
+		if a.Stats().L1Drops > st.L1Drops {
+			break
+		}
+		if round == 2 {
+			t.Fatalf("key still in L1 after two hot TTLs without reads: %+v", a.Stats())
+		}
 	}
-	waitFor(t, "cooled key dropped", func() bool { return a.Stats().L1Drops > 0 })
 	if _, _, st := a.l1.Get(nil, []byte("warm:1")); st.String() != "miss" {
 		t.Fatalf("cooled key still in L1: %v", st)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"sync"
@@ -32,6 +33,7 @@ var rywKS = &keyspace.Table{Default: keyspace.Settings{TTL: time.Minute, L1: key
 
 type rywTally struct {
 	violations, stale atomic.Int64
+	writeRetries      atomic.Int64
 	mu                sync.Mutex
 	sticky, plain     []time.Duration
 }
@@ -83,12 +85,13 @@ func runRYW(ctx context.Context, o Options) (*Result, error) {
 	// Warm-up: every key is in every region, so a plain read hits and
 	// shows what replication has delivered.
 	const keysPerWorker = 4
+	var t rywTally
 	for w := range *workers {
 		for wr := range regs {
 			for j := range keysPerWorker {
 				k := fmt.Sprintf("ryw:%d:%d:%d", w, wr, j)
 				origin.Store(k, []byte("warm"))
-				if _, err := clients[wr].Set(ctx, k, []byte("warm")); err != nil {
+				if err := rywWrite(ctx, &t, func() error { _, err := clients[wr].Set(ctx, k, []byte("warm")); return err }); err != nil {
 					return nil, err
 				}
 			}
@@ -103,7 +106,6 @@ func runRYW(ctx context.Context, o Options) (*Result, error) {
 	}
 	o.Progressf("ryw: %d trials, %d users, profile %s\n", *trials, *workers, d.WAN.Profile().Name)
 	var (
-		t     rywTally
 		next  atomic.Int64
 		wg    sync.WaitGroup
 		first error
@@ -150,6 +152,7 @@ func runRYW(ctx context.Context, o Options) (*Result, error) {
 	res.Figures["plain_read_p50_ms"], res.Figures["plain_read_p99_ms"] = Millis(pp50), Millis(pp99)
 	res.Figures["duration_s"] = took.Seconds()
 	res.Figures["violation_rate_sticky"] = float64(t.violations.Load()) / float64(*trials)
+	res.Figures["write_retries"] = float64(t.writeRetries.Load())
 	res.addLatencyCurve("read_latency_ms_sticky", t.sticky, time.Millisecond)
 	res.addLatencyCurve("read_latency_ms_plain", t.plain, time.Millisecond)
 	var loads, remote uint64
@@ -163,7 +166,7 @@ func runRYW(ctx context.Context, o Options) (*Result, error) {
 	res.Figures["sticky_remote_rate"] = float64(remote) / float64(*trials)
 	res.Notes["workload"] = fmt.Sprintf("%d trials by %d concurrent users (%d keys each) over local-3 (3 L2 + 1 L3 per region, simulated WAN); each trial writes in one region and reads at once in another, over all six ordered pairs, once with the writer's token and once without, alternating; sticky window 10 s, L1 off", *trials, *workers, keysPerWorker)
 	res.Notes["keys"] = "each key is written from one region only: two writes of one key from different regions within the same millisecond are ordered by the HLC's region tie-break, so the later one can lose everywhere, and a value check would count that as a violation although the read saw the version-order winner"
-	res.Notes["figures"] = "violations_sticky: sticky reads not returning the trial's write (target 0); stale_rate_no_sticky: plain reads not returning it; sticky_extra_*: sticky read percentile minus plain read percentile; sticky_remote_rate: sticky reads served from the writer's region"
+	res.Notes["figures"] = "violations_sticky: sticky reads not returning the trial's write (target 0); stale_rate_no_sticky: plain reads not returning it; sticky_extra_*: sticky read percentile minus plain read percentile; sticky_remote_rate: sticky reads served from the writer's region; write_retries: cache writes retried after the client could not deliver them (a node timed out or its breaker was open, as on a machine saturated by the users and other work)"
 	return res, nil
 }
 
@@ -177,7 +180,7 @@ func rywTrial(ctx context.Context, clients []*tiercache.Client, origin *sync.Map
 		val := fmt.Appendf(nil, "%d:%t", i, sticky)
 		origin.Store(key, val) // the app's commit, then the cache write
 		w := clients[wr].NewSession()
-		if _, err := w.Set(ctx, key, val); err != nil {
+		if err := rywWrite(ctx, t, func() error { _, err := w.Set(ctx, key, val); return err }); err != nil {
 			return fmt.Errorf("ryw write: %w", err)
 		}
 		var (
@@ -210,4 +213,34 @@ func rywTrial(ctx context.Context, clients []*tiercache.Client, origin *sync.Map
 		}
 	}
 	return nil
+}
+
+// rywWriteRetryFor bounds how long a cache write is retried when the
+// client could not deliver it. After its commit an application retries
+// such a write (or invalidates) rather than leave the old value cached; so
+// does the scenario. With hundreds of users on a small or busy machine a
+// write can miss the client's 500 ms operation timeout, and after a few
+// such misses the node's breaker fails writes fast for its cooldown: the
+// run counts the retries (write_retries) instead of ending on the first.
+const rywWriteRetryFor = 15 * time.Second
+
+// rywWrite runs write until it succeeds, fails for another reason than
+// an unreachable, overloaded or busy node, or rywWriteRetryFor passes.
+func rywWrite(ctx context.Context, t *rywTally, write func() error) error {
+	giveUp := time.Now().Add(rywWriteRetryFor)
+	pause := 20 * time.Millisecond
+	for {
+		err := write()
+		retry := errors.Is(err, tiercache.ErrUnavailable) || errors.Is(err, tiercache.ErrOverloaded) || errors.Is(err, tiercache.ErrBusy)
+		if !retry || time.Now().After(giveUp) {
+			return err
+		}
+		t.writeRetries.Add(1)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }

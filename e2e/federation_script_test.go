@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -37,13 +38,11 @@ func TestLocalFederationScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The deployment's ports are fixed: another run holding them is an
-	// environment problem, not a failure of the script.
-	for _, addr := range d.MetaAddrs() {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Skipf("local-3's port %s is taken: %v", addr, err)
-		}
-		ln.Close()
+	// environment problem, not a failure of the script. They lie below
+	// Linux's ephemeral range (32768-60999 by default), so no outgoing
+	// connection of a parallel test lands on them.
+	if err := deploymentPortsFree(d); err != nil {
+		t.Skipf("local-3's fixed ports: %v", err)
 	}
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
@@ -192,4 +191,42 @@ func TestLocalFederationScript(t *testing.T) {
 	if err == nil && len(pids) > 0 {
 		t.Errorf("pid file left after stop: %q", pids)
 	}
+}
+
+// deploymentPortsFree reports the first of d's fixed addresses that is
+// taken: every TCP listener (Raft, API, RESP, metrics) and every gateway's
+// UDP federation address.
+func deploymentPortsFree(d *regions.Deployment) error {
+	var tcp, udp []string
+	for _, m := range d.Meta {
+		tcp = append(tcp, m.RaftAddr, m.HTTPAddr, m.MetricsAddr)
+	}
+	for _, r := range d.Regions {
+		for _, n := range r.Nodes {
+			tcp = append(tcp, n.RESPAddr, n.MetricsAddr)
+		}
+		tcp = append(tcp, r.Gateway.MetricsAddr)
+		udp = append(udp, r.Gateway.FederationAddr)
+	}
+	for _, addr := range tcp {
+		if addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s is taken: %w", addr, err)
+		}
+		ln.Close()
+	}
+	for _, addr := range udp {
+		if addr == "" {
+			continue
+		}
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return fmt.Errorf("udp %s is taken: %w", addr, err)
+		}
+		pc.Close()
+	}
+	return nil
 }

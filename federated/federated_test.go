@@ -144,20 +144,33 @@ func TestStaleFillFromLaggingRegionRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	loading, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	defer letGo() // a failed test must not leave the read blocked
+	var loadOnce sync.Once
 	old := tiercache.LoaderFunc(func(context.Context, string) ([]byte, error) {
-		close(loading)
+		loadOnce.Do(func() { close(loading) })
 		<-release
 		return []byte("old"), nil
 	})
+	apClient := client(t, ap, plain)
 	var wg sync.WaitGroup
 	wg.Add(1)
+	readDone := make(chan struct{})
 	go func() {
 		defer wg.Done()
-		if _, err := client(t, ap, plain).Get(ctx, key, old); err != nil {
+		defer close(readDone)
+		if _, err := apClient.Get(ctx, key, old); err != nil {
 			t.Errorf("ap-south read: %v", err)
 		}
 	}()
-	<-loading
+	select {
+	case <-loading:
+	case <-readDone:
+		t.Fatal("ap-south's read ended without loading from the origin")
+	case <-time.After(30 * time.Second):
+		t.Fatal("ap-south's read did not reach the origin in 30 s")
+	}
 	ver, err := client(t, us, plain).Set(ctx, key, []byte("new"))
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +179,7 @@ func TestStaleFillFromLaggingRegionRefused(t *testing.T) {
 		rep, err := eu.L3.Get(l3.GetRequest{Key: []byte(key)})
 		return err == nil && rep.Item.Version == ver
 	})
-	close(release)
+	letGo()
 	wg.Wait()
 	owner := ap.Owner([]byte(key))
 	waitFor(t, func() bool { return owner.GlobalStats().FillErrors == 1 })

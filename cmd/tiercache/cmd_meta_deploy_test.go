@@ -213,7 +213,7 @@ func TestMetaCommandRunsFromDeployment(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // polling a condition, with a deadline
 	}
-	resp, err := http.Get("http://" + addrs[2] + "/metrics")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addrs[2] + "/metrics")
 	if err != nil {
 		t.Fatalf("metrics at the file's address: %v", err)
 	}

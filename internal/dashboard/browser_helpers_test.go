@@ -73,6 +73,10 @@ func openPage(t *testing.T, url string, budget time.Duration) *page {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.UserDataDir(t.TempDir()),
+		// Chromium's own temp files (its singleton socket folder) go
+		// under the test's folder too: killed at the end, it would
+		// leave one folder in /tmp per run.
+		chromedp.Env("TMPDIR="+t.TempDir()),
 		chromedp.WindowSize(1400, 1000),
 		chromedp.CombinedOutput(&syncWriter{w: &out}),
 	)
