@@ -46,6 +46,8 @@ type Options struct {
 	// ControlPlane, if set, runs the deployment under raftmeta
 	// (controlplane.go); nil wires static peers and a fixed global ring.
 	ControlPlane *ControlPlaneOptions
+	// Hooks, if set, see components as they are created (hooks.go).
+	Hooks Hooks
 }
 
 // Region is one running region.
@@ -225,6 +227,7 @@ func (r *Region) newL2(id, listen string) (*l2.Node, error) {
 		}
 		return nil, fmt.Errorf("federated: node %s: %w", id, err)
 	}
+	r.d.opts.Hooks.l2Started(r.Name, id, n)
 	return n, nil
 }
 

@@ -123,5 +123,6 @@ func startDashboard(d *demo.Demo, addr string, stderr io.Writer) (stop func()) {
 		return func() {}
 	}
 	fmt.Fprintf(stderr, "tiercache demo: dashboard at http://%s/\n", at)
+	fmt.Fprintf(stderr, "tiercache demo: metrics at http://%s/metrics\n", at)
 	return func() { srv.Close() }
 }

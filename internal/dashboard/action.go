@@ -40,21 +40,11 @@ type ActionResponse struct {
 // POST only, from this page's own origin, a small JSON body naming a
 // known kind.
 func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: actions are POSTed", r.Method))
+	if !checkPostedJSON(w, r) {
 		return
 	}
-	if err := checkSameOrigin(r); err != nil {
-		writeError(w, http.StatusForbidden, err.Error())
-		return
-	}
-	if err := checkJSONContentType(r); err != nil {
-		writeError(w, http.StatusUnsupportedMediaType, err.Error())
-		return
-	}
-	a, status, err := decodeAction(w, r)
-	if err != nil {
+	var a Action
+	if status, err := decodeBody(w, r, &a, MaxActionBytes, "action", `{"kind": ..., "target": ...}`); err != nil {
 		writeError(w, status, err.Error())
 		return
 	}
@@ -109,17 +99,37 @@ func checkJSONContentType(r *http.Request) error {
 	return nil
 }
 
-// decodeAction reads exactly one JSON Action of at most MaxActionBytes,
-// with no unknown fields. On error it returns the status to answer.
-func decodeAction(w http.ResponseWriter, r *http.Request) (Action, int, error) {
-	tooLarge := fmt.Errorf("action body over %d bytes", MaxActionBytes)
-	if r.ContentLength > MaxActionBytes {
-		return Action{}, http.StatusRequestEntityTooLarge, tooLarge
+// checkPostedJSON answers r with an error and returns false unless it is
+// a POST from this page's own origin carrying JSON: the checks every
+// request that changes or runs something passes (/api/action, /api/trace).
+func checkPostedJSON(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: %s is POSTed", r.Method, r.URL.Path))
+		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxActionBytes))
+	if err := checkSameOrigin(r); err != nil {
+		writeError(w, http.StatusForbidden, err.Error())
+		return false
+	}
+	if err := checkJSONContentType(r); err != nil {
+		writeError(w, http.StatusUnsupportedMediaType, err.Error())
+		return false
+	}
+	return true
+}
+
+// decodeBody reads exactly one JSON value of at most limit bytes, with no
+// unknown fields, into v (a what, shaped like shape). On error it returns
+// the status to answer.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64, what, shape string) (int, error) {
+	tooLarge := fmt.Errorf("%s body over %d bytes", what, limit)
+	if r.ContentLength > limit {
+		return http.StatusRequestEntityTooLarge, tooLarge
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
-	var a Action
-	err := dec.Decode(&a)
+	err := dec.Decode(v)
 	if err == nil {
 		// One value only: anything after it is a malformed body.
 		if _, extra := dec.Token(); extra != io.EOF {
@@ -129,13 +139,13 @@ func decodeAction(w http.ResponseWriter, r *http.Request) (Action, int, error) {
 	var big *http.MaxBytesError
 	switch {
 	case err == nil:
-		return a, http.StatusOK, nil
+		return http.StatusOK, nil
 	case errors.As(err, &big):
-		return Action{}, http.StatusRequestEntityTooLarge, tooLarge
+		return http.StatusRequestEntityTooLarge, tooLarge
 	case errors.Is(err, io.EOF):
-		return Action{}, http.StatusBadRequest, errors.New(`empty body: send {"kind": ..., "target": ...}`)
+		return http.StatusBadRequest, fmt.Errorf("empty body: send %s", shape)
 	default:
-		return Action{}, http.StatusBadRequest, fmt.Errorf("malformed action: %v", err)
+		return http.StatusBadRequest, fmt.Errorf("malformed %s: %v", what, err)
 	}
 }
 

@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/api/snapshot", s.handleSnapshot)
 	mux.HandleFunc("/api/history", s.handleHistory)
 	mux.HandleFunc("/api/action", s.handleAction)
+	s.mountExtras(mux) // /metrics and /api/trace, for sources that offer them (extras.go)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no API endpoint %s", r.URL.Path))
 	})

@@ -8,7 +8,7 @@ import (
 // assets are the page, its style sheet and its script, served from the
 // binary: nothing is fetched from anywhere else.
 //
-//go:embed assets/index.html assets/style.css assets/app.js
+//go:embed assets/index.html assets/style.css assets/app.js assets/trace.js
 var assets embed.FS
 
 func serveIndex(w http.ResponseWriter, r *http.Request) {

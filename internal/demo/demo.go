@@ -41,11 +41,14 @@ type Demo struct {
 	startup time.Duration
 
 	trend            trend
+	log              eventLog     // the demo's own events (trends, operator expiries)
+	hot              hotKeyMemory // the keys the L2 nodes flagged lately, by region
 	trends, expiries atomic.Uint64
 	lastErr          atomic.Pointer[error]
 	cancel           context.CancelFunc
 	wg               sync.WaitGroup
 	closeOnce        sync.Once
+	inst             instruments // metrics and span recorders (metrics.go, trace.go)
 
 	sampled chan struct{} // signalled after each sample (capacity 1)
 
@@ -95,6 +98,7 @@ func Start(opts Options) (*Demo, error) {
 	d.dep, err = federated.Start(federated.Options{
 		Profile: profile, Keyspaces: ks, Seed: opts.Seed,
 		ControlPlane: &federated.ControlPlaneOptions{Dir: filepath.Join(d.dir, "meta"), Logs: opts.Logs},
+		Hooks:        federated.Hooks{L2Started: d.instrumentL2},
 	})
 	if dbErr := <-dbDone; err == nil {
 		err = dbErr
@@ -125,6 +129,9 @@ func Start(opts Options) (*Demo, error) {
 			return nil, fmt.Errorf("demo: app in %s: %w", r.Name, err)
 		}
 		d.apps = append(d.apps, a)
+	}
+	if err := d.instrument(); err != nil {
+		return nil, err
 	}
 	d.startup = time.Since(d.began)
 	d.began = time.Now()
@@ -192,6 +199,7 @@ func (d *Demo) shutdown() {
 	if d.dep != nil {
 		d.dep.Close()
 	}
+	d.uninstrument()
 	if d.db != nil {
 		_ = d.db.Close()
 	}

@@ -109,6 +109,37 @@ func TestWorkloadRunsInEveryRegion(t *testing.T) {
 	if _, err := us.Get(ctx, key, counting); err != nil || loads != 2 {
 		t.Fatalf("%d loads for read, read, expire, read (%v); want 2", loads, err)
 	}
+	// The expiry and the trends are on the event list, so a watcher sees
+	// when origin load should have spiked.
+	for _, want := range []string{"expired hot key " + key + " in every region", "key trend:0 starts trending"} {
+		if !hasEvent(d.Snapshot(), want) {
+			t.Errorf("no event %q in %+v", want, d.Snapshot().Events)
+		}
+	}
+	// A key read often enough is flagged by its L2 node's detector and
+	// listed for its region at the rate the detector estimates.
+	const hot = "user:hot-test"
+	if _, err := d.db.Write(ctx, hot, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var shown dashboard.HotKey
+	waitFor(t, "the L2 detector to flag a key read in a loop", 30*time.Second, func() bool {
+		for range 25 {
+			if _, err := us.Get(ctx, hot, d.apps[0].loader); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, h := range d.Snapshot().HotKeys {
+			if h.Key == hot {
+				shown = h
+				return true
+			}
+		}
+		return false
+	})
+	if shown.Region != d.apps[0].region.Name || shown.Rate < 50 {
+		t.Errorf("hot key shown as %+v; want region %s, at least the detector's floor of 50 reads/s", shown, d.apps[0].region.Name)
+	}
 	line := d.Line()
 	for _, want := range []string{"reads/s", "hit L1", "origin q/s", "use ", "lag p99 ms", "ryw viol", "epoch"} {
 		if !strings.Contains(line, want) {
@@ -121,9 +152,6 @@ func TestKilledNodeIsFailedOverAndRestarts(t *testing.T) {
 	d := startDemo(t, small())
 	us := d.apps[0]
 	victim := us.region.NodeIDs()[0]
-	if err := d.Act(context.Background(), dashboard.Action{Kind: dashboard.ActionKillNode, Target: victim}); err != nil {
-		t.Fatal(err)
-	}
 	node := func() dashboard.NodeState {
 		for _, n := range d.Snapshot().Regions[0].Nodes {
 			if n.ID == victim {
@@ -133,10 +161,37 @@ func TestKilledNodeIsFailedOverAndRestarts(t *testing.T) {
 		t.Fatalf("%s not in the snapshot", victim)
 		return dashboard.NodeState{}
 	}
+	waitFor(t, "the app's breaker toward the node closed", 20*time.Second, func() bool { return node().Breaker == "closed" })
+	if err := d.Act(context.Background(), dashboard.Action{Kind: dashboard.ActionKillNode, Target: victim}); err != nil {
+		t.Fatal(err)
+	}
 	if node().Running {
 		t.Fatal("killed node shown running")
 	}
+	// Reads of the region's keys (a third of them the victim's) trip the
+	// app's breaker before the topology drops the node; the snapshot shows
+	// it open until the client stops routing to the node.
+	ctx := context.Background()
+	func() {
+		readCtx, stopReads := context.WithCancel(ctx)
+		readsDone := make(chan struct{})
+		go func() {
+			defer close(readsDone)
+			for k := 0; readCtx.Err() == nil; k++ {
+				_, _ = us.client.Get(readCtx, d.db.Key(k%d.opts.Rows), us.loader)
+			}
+		}()
+		defer func() { stopReads(); <-readsDone }()
+		waitFor(t, "the app's breaker toward the killed node to open", 20*time.Second, func() bool {
+			n := node()
+			if n.State == "down" && n.Breaker == "" {
+				t.Fatal("the node went down before its breaker was seen open")
+			}
+			return n.Breaker == "open"
+		})
+	}()
 	waitFor(t, "the topology to mark the node down", 20*time.Second, func() bool { return node().State == "down" })
+	waitFor(t, "no breaker shown once the app stops routing to the node", 20*time.Second, func() bool { return node().Breaker == "" })
 	// Once the app client follows the new epoch, reads succeed again:
 	// wait for a run of 200 reads in the region with no error.
 	reads, errs := us.reads.Load(), us.errs.Load()
@@ -150,6 +205,10 @@ func TestKilledNodeIsFailedOverAndRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the restarted node up", 20*time.Second, func() bool { n := node(); return n.Running && n.State == "up" })
+	waitFor(t, "a closed breaker toward the restarted node", 20*time.Second, func() bool { return node().Breaker == "closed" })
+	if !hasEvent(d.Snapshot(), "node "+victim+" killed") {
+		t.Errorf("no kill event in %+v", d.Snapshot().Events)
+	}
 	if err := d.Act(context.Background(), dashboard.Action{Kind: dashboard.ActionKillNode, Target: "nope"}); err == nil {
 		t.Fatal("killing an unknown node succeeded")
 	}
@@ -209,6 +268,15 @@ func TestPartitionThenHealConverges(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("%s left behind: %v", dir, err)
 	}
+}
+
+func hasEvent(s dashboard.Snapshot, text string) bool {
+	for _, e := range s.Events {
+		if strings.Contains(e.Text, text) {
+			return true
+		}
+	}
+	return false
 }
 
 func atVersion(v []byte, want uint64) bool {

@@ -13,10 +13,12 @@ import (
 
 var _ dashboard.Source = (*Demo)(nil)
 
-// Snapshot returns the federation's state as of the last sample (taken
-// every second) and the topology now.
+// Snapshot returns the federation's counters and latencies as of the last
+// sample (taken every second), and its topology, breakers, hot keys and
+// events as they are now.
 func (d *Demo) Snapshot() dashboard.Snapshot {
 	prev, cur := d.interval()
+	now := time.Now()
 	snap := dashboard.Snapshot{TimeMs: cur.at.UnixMilli(), Leader: d.dep.Leader(), Links: slices.Clone(cur.links)}
 	top := d.dep.Topology()
 	if top != nil {
@@ -47,22 +49,11 @@ func (d *Demo) Snapshot() dashboard.Snapshot {
 			ID: l3.ID(), Tier: "l3", Addr: a.region.Endpoint.Addr().String(), State: stateOf(top, l3.ID()),
 			Running: true, Keys: l3.Stats().Store.Keys,
 		})
+		fillBreakers(rs.Nodes, regionBreakers(a))
 		snap.Regions = append(snap.Regions, rs)
+		snap.HotKeys = append(snap.HotKeys, d.hot.update(a.region.Name, regionHotKeys(a, hotKeysShown), now, hotKeysShown)...)
 	}
-	if key := d.trend.current(); key != "" {
-		secs := cur.at.Sub(prev.at).Seconds()
-		for i := range cur.regions {
-			// The trending key's share of the region's reads last second.
-			reads := float64(cur.regions[i].reads)
-			if i < len(prev.regions) {
-				reads -= float64(prev.regions[i].reads)
-			}
-			if secs > 0 {
-				snap.HotKeys = append(snap.HotKeys, dashboard.HotKey{Key: key, Region: d.apps[i].region.Name, Rate: reads / secs * float64(d.opts.TrendPct) / 100})
-			}
-		}
-	}
-	for _, e := range d.dep.Events() {
+	for _, e := range d.events() {
 		snap.Events = append(snap.Events, dashboard.Event{TimeMs: e.Time.UnixMilli(), Text: e.Text})
 	}
 	return snap
@@ -99,7 +90,11 @@ func (d *Demo) Act(ctx context.Context, a dashboard.Action) error {
 		}
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		return d.expire(ctx, target)
+		if err := d.expire(ctx, target); err != nil {
+			return err
+		}
+		d.log.add("expired hot key %s in every region (operator)", target)
+		return nil
 	}
 	return fmt.Errorf("%w: %q", errUnknownAction, a.Kind)
 }

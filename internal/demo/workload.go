@@ -203,6 +203,7 @@ func (d *Demo) trendLoop(ctx context.Context) {
 		}
 		d.trend.key.Store(&key)
 		d.trends.Add(1)
+		d.log.add("key %s starts trending (%d%% of reads in every region, expired every %v)", key, d.opts.TrendPct, d.opts.TrendExpiry)
 		end := time.Now().Add(d.opts.TrendFor)
 		for {
 			if !d.sleepOrDone(ctx, d.opts.TrendExpiry) {
