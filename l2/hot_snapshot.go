@@ -22,10 +22,7 @@ func (n *Node) HotKeys(limit int) []HotKey {
 	if limit <= 0 || h.d == nil {
 		return nil
 	}
-	now := h.clk.Now().UnixNano()
-	if last := h.lastTick.Load(); now-last >= int64(h.window/10) && h.lastTick.CompareAndSwap(last, now) {
-		h.d.Tick()
-	}
+	h.tickIfDue()
 	top := h.d.Top(limit)
 	out := make([]HotKey, len(top))
 	for i, e := range top {

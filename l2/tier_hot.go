@@ -42,12 +42,18 @@ func (h *hotTracker) touch(key []byte, weight uint64) bool {
 	if h.d == nil {
 		return false
 	}
-	now := h.clk.Now().UnixNano()
-	if last := h.lastTick.Load(); now-last >= int64(h.window/10) && h.lastTick.CompareAndSwap(last, now) {
-		h.d.Tick()
-	}
+	h.tickIfDue()
 	if h.d.Touch(key) {
 		return true
 	}
 	return weight > 1 && weight-1 >= h.d.Threshold()
+}
+
+// tickIfDue advances the detector's window when a tenth of one has passed
+// since the last tick; of concurrent callers, one ticks.
+func (h *hotTracker) tickIfDue() {
+	now := h.clk.Now().UnixNano()
+	if last := h.lastTick.Load(); now-last >= int64(h.window/10) && h.lastTick.CompareAndSwap(last, now) {
+		h.d.Tick()
+	}
 }
