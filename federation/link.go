@@ -28,7 +28,7 @@ type Link struct {
 	ep        *Endpoint
 	cfg       Config
 	region    string
-	addr      net.Addr
+	addr      net.Addr // guarded by mu: Redirect moves it
 	clientTLS *tls.Config
 	ob        *outbox
 	log       *slog.Logger
@@ -105,6 +105,33 @@ func (l *Link) rand() float64 {
 // Region returns the peer region.
 func (l *Link) Region() string { return l.region }
 
+// Addr returns the address the link dials.
+func (l *Link) Addr() net.Addr {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.addr
+}
+
+// Redirect makes the link dial addr from now on: a peer that moved (a
+// gateway restarted on another host) is followed without restarting this
+// side. A connection to the old address is closed, and the outbox carries
+// over as after any reconnect, so the peer gets every change from its last
+// acknowledgement. Redirecting to the current address does nothing.
+func (l *Link) Redirect(addr net.Addr) {
+	l.mu.Lock()
+	if l.addr.String() == addr.String() {
+		l.mu.Unlock()
+		return
+	}
+	l.addr = addr
+	s := l.cur
+	l.mu.Unlock()
+	l.log.Info("federation: peer moved", "addr", addr.String())
+	if s != nil {
+		_ = s.conn.CloseWithError(codeClosing, "peer moved")
+	}
+}
+
 // Connected reports whether a connection to the peer is up and has passed
 // its hello.
 func (l *Link) Connected() bool {
@@ -166,7 +193,10 @@ func (l *Link) dialLoop() {
 func (l *Link) dial() (*session, error) {
 	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.HandshakeTimeout)
 	defer cancel()
-	conn, err := l.ep.tr.DialEarly(ctx, l.addr, l.clientTLS, l.ep.quicConfig())
+	l.mu.Lock()
+	addr := l.addr
+	l.mu.Unlock()
+	conn, err := l.ep.tr.DialEarly(ctx, addr, l.clientTLS, l.ep.quicConfig())
 	if err != nil {
 		return nil, classify(err)
 	}

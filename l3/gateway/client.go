@@ -68,20 +68,23 @@ func (c *Client) Connect(addr string) error { return c.ConnectRegion(c.ep.Region
 // ConnectRegion links the node to region's gateway at addr. The link
 // redials for as long as the endpoint lives, so a gateway restarted at the
 // same address is found again and the writes it missed are replayed. A
-// second ConnectRegion at another address is refused: the endpoint keeps
-// one link per region.
+// second ConnectRegion at another address moves the link there (the
+// gateway moved), with the same replay.
 func (c *Client) ConnectRegion(region, addr string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.addrs[region]; ok {
-		if old == addr {
-			return nil
-		}
-		return fmt.Errorf("gateway: already linked to %s's gateway at %s, not moving to %s (restart the node)", region, old, addr)
+	old, linked := c.addrs[region]
+	if linked && old == addr {
+		return nil
 	}
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return fmt.Errorf("gateway: %s's gateway address %q: %w", region, addr, err)
+	}
+	if linked {
+		c.links[region].Redirect(ua)
+		c.addrs[region] = addr
+		return nil
 	}
 	l, err := c.ep.Connect(region, ua)
 	if err != nil {
@@ -102,17 +105,13 @@ func GatewayAddress(t *raftmeta.Topology, region string) string {
 	return ""
 }
 
-// ApplyTopology links the node to every region's gateway that t lists and
-// it is not linked to yet. A gateway that moved keeps its old link (a
-// node restart picks up the new address).
+// ApplyTopology links the node to every region's gateway that t lists,
+// and moves a link whose gateway now advertises another address.
 func (c *Client) ApplyTopology(t *raftmeta.Topology) error {
 	var first error
 	for _, r := range t.Regions {
 		addr := GatewayAddress(t, r.Name)
-		c.mu.Lock()
-		_, linked := c.links[r.Name]
-		c.mu.Unlock()
-		if addr == "" || linked {
+		if addr == "" {
 			continue
 		}
 		if err := c.ConnectRegion(r.Name, addr); err != nil && first == nil {

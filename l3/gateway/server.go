@@ -323,15 +323,20 @@ func (s *Server) connectPeers(t *raftmeta.Topology) error {
 		if n.Tier != raftmeta.TierL3 || n.Region == s.cfg.Region || n.FederationAddress == "" || n.State == raftmeta.StateDown {
 			continue
 		}
-		if old, ok := s.peers[n.Region]; ok {
-			if old != n.FederationAddress {
-				s.cfg.Logger.Warn("gateway: peer gateway moved; keeping the link to its first address", "region", n.Region, "old", old, "new", n.FederationAddress)
-			}
+		old, linked := s.peers[n.Region]
+		if linked && old == n.FederationAddress {
 			continue
 		}
 		ua, err := net.ResolveUDPAddr("udp", n.FederationAddress)
 		if err != nil {
 			note(fmt.Errorf("gateway: %s's gateway at %q: %w", n.Region, n.FederationAddress, err))
+			continue
+		}
+		if l, ok := ep.Link(n.Region); linked && ok {
+			// The peer gateway moved: follow it; the outbox replays.
+			l.Redirect(ua)
+			s.peers[n.Region] = n.FederationAddress
+			s.cfg.Logger.Info("gateway: peer gateway moved", "region", n.Region, "old", old, "new", n.FederationAddress)
 			continue
 		}
 		if _, err := ep.Connect(n.Region, ua); err != nil && !errors.Is(err, federation.ErrDuplicateLink) {
