@@ -162,9 +162,17 @@ func (f *fileProfile) profile() (*Profile, []Link, error) {
 	return p, links, errors.Join(errs...)
 }
 
+// MaxNodesPerTier bounds a region's L2 or L3 node count in a profile: a
+// count expands into a node list, so a mistyped one must not allocate
+// without limit.
+const MaxNodesPerTier = 4096
+
 func (t fileTier) nodes(region, tier string) ([]Node, error) {
 	if t.Count < 0 {
 		return nil, fmt.Errorf("%w: region %q: %s count %d is negative", ErrBadValue, region, tier, t.Count)
+	}
+	if t.Count > MaxNodesPerTier || len(t.Nodes) > MaxNodesPerTier {
+		return nil, fmt.Errorf("%w: region %q: %s has more than %d nodes", ErrBadValue, region, tier, MaxNodesPerTier)
 	}
 	if len(t.Nodes) > 0 {
 		if t.Count != 0 && t.Count != len(t.Nodes) {

@@ -108,6 +108,7 @@ func TestParseRejects(t *testing.T) {
 		{"three ends", strings.Replace(goodProfile, "[a, b]", "[a, b, a]", 1), ErrBadValue},
 		{"no id", strings.Replace(goodProfile, "    id: 15\n", "", 1), ErrBadValue},
 		{"bad addr", strings.Replace(goodProfile, `"127.0.0.1:7001"`, `"nowhere"`, 1), ErrBadValue},
+		{"count beyond the bound", strings.Replace(goodProfile, "l3: {count: 1}", "l3: {count: 2000000000}", 1), ErrBadValue},
 		{"count mismatch", strings.Replace(goodProfile, "    l2:\n", "    l2:\n      count: 5\n", 1), ErrBadValue},
 	}
 	for _, c := range cases {
