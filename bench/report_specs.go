@@ -405,6 +405,7 @@ func rywSpec(r *Result) scenarioSpec {
 		viol, p50, p99,
 		alone(r, "extra latency of the token, p50 (ms)", "sticky_extra_p50_ms", nil),
 		alone(r, "extra latency of the token, p99 (ms)", "sticky_extra_p99_ms", nil),
+		alone(r, "writes retried after the node refused them", "write_retries", nil),
 	}
 	v := viol
 	v.Label = "missed writes"
