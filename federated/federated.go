@@ -204,7 +204,7 @@ func (d *Deployment) startRegion(pr regions.Region, opts Options, ca *pki.CA) (*
 		return nil, err
 	}
 	l3.Serve(r.Endpoint, r.L3)
-	r.Endpoint.Handle(KindStickyRead, serveSticky(r))
+	r.Endpoint.Handle(l3.KindStickyRead, serveSticky(r))
 	if r.Client, err = l3.NewClient(l3.ClientConfig{Region: pr.Name, Federation: r.Endpoint, Local: []*l3.Node{r.L3}}); err != nil {
 		return nil, err
 	}

@@ -14,18 +14,8 @@ import (
 // copy is older than a session's write asks the writer's region for the
 // key over the federation link; that region's handler reads its own L2
 // owner. The request is a read, so it is idempotent and may ride 0-RTT.
-
-// KindStickyRead is the federation request kind of a sticky read; its
-// codec lives in l3 (l3/sticky_wire.go), shared with the region gateways.
-const KindStickyRead = l3.KindStickyRead
-
-// ErrStickyWire is a sticky read request or reply that does not decode.
-var ErrStickyWire = l3.ErrStickyWire
-
-const (
-	stickyValue = l3.StickyValue
-	stickyTomb  = l3.StickyTomb
-)
+// The kind and codec are l3's (l3/sticky_wire.go), shared with the region
+// gateways.
 
 // stickyReader is an L2 node's l2.StickyReader over its region's endpoint.
 type stickyReader struct{ ep *federation.Endpoint }
@@ -35,11 +25,11 @@ func (s stickyReader) ReadSticky(ctx context.Context, region string, key []byte,
 	if !ok {
 		return l2.StickyRead{}, fmt.Errorf("%w: %q", ErrUnknownRegion, region)
 	}
-	resp, err := l.Call(ctx, KindStickyRead, l3.AppendStickyRequest(nil, key, minVersion), true)
+	resp, err := l.Call(ctx, l3.KindStickyRead, l3.AppendStickyRequest(nil, key, minVersion), true)
 	if err != nil {
 		return l2.StickyRead{}, err
 	}
-	return decodeStickyReply(resp, time.Now().UnixMilli())
+	return l3.DecodeStickyReply(resp, time.Now().UnixMilli())
 }
 
 // serveSticky is a region's handler: it reads the key's L2 owner.
@@ -49,12 +39,6 @@ func serveSticky(r *Region) federation.Handler {
 		if err != nil {
 			return nil, err
 		}
-		return encodeStickyReply(r.Owner(key).ReadSticky(key, minVersion), time.Now().UnixMilli()), nil
+		return l3.AppendStickyReply(nil, r.Owner(key).ReadSticky(key, minVersion), time.Now().UnixMilli()), nil
 	})
-}
-
-func encodeStickyReply(rd l2.StickyRead, now int64) []byte { return l3.AppendStickyReply(nil, rd, now) }
-
-func decodeStickyReply(b []byte, now int64) (l2.StickyRead, error) {
-	return l3.DecodeStickyReply(b, now)
 }

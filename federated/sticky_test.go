@@ -8,8 +8,6 @@ import (
 
 	"github.com/tiercache/tiercache"
 	"github.com/tiercache/tiercache/internal/keyspace"
-	"github.com/tiercache/tiercache/l2"
-	"github.com/tiercache/tiercache/l2/store"
 )
 
 var stickyKS = &keyspace.Table{Default: keyspace.Settings{TTL: time.Minute, L1: keyspace.L1Off, EarlyRefresh: -1, StickyWindow: time.Minute}}
@@ -90,26 +88,5 @@ func TestStickyReadAfterRemoteInvalidate(t *testing.T) {
 	}
 	if hints.MinVersion != ver || !hints.PreferPrimary {
 		t.Fatalf("hints %+v; want MinVersion %d", hints, ver)
-	}
-}
-
-func TestStickyWireRoundTrip(t *testing.T) {
-	now := time.Now().UnixMilli()
-	for _, rd := range []l2.StickyRead{
-		{},
-		{Tombstone: 42},
-		{Found: true, Item: store.Item{Value: []byte("v"), Version: 7, ExpireAt: now + 5000, SoftExpireAt: now + 1000}},
-		{Found: true, Item: store.Item{Value: []byte{}, Version: 8}},
-	} {
-		got, err := decodeStickyReply(encodeStickyReply(rd, now), now)
-		if err != nil || got.Found != rd.Found || got.Tombstone != rd.Tombstone || got.Item.Version != rd.Item.Version ||
-			string(got.Item.Value) != string(rd.Item.Value) || got.Item.ExpireAt != rd.Item.ExpireAt || got.Item.SoftExpireAt != rd.Item.SoftExpireAt {
-			t.Fatalf("%+v round-tripped to %+v, %v", rd, got, err)
-		}
-	}
-	for _, bad := range [][]byte{nil, {9}, {stickyValue}, {stickyValue, 1}, {stickyTomb, 0}} {
-		if _, err := decodeStickyReply(bad, now); err == nil {
-			t.Errorf("%v decoded", bad)
-		}
 	}
 }

@@ -59,8 +59,8 @@ func AppendStickyReply(dst []byte, rd l2.StickyRead, now int64) []byte {
 	case rd.Found:
 		dst = append(dst, StickyValue)
 		dst = binary.AppendUvarint(dst, rd.Item.Version)
-		dst = binary.AppendVarint(dst, relative(rd.Item.ExpireAt, now))
-		dst = binary.AppendVarint(dst, relative(rd.Item.SoftExpireAt, now))
+		dst = binary.AppendVarint(dst, RelativeExpiry(rd.Item.ExpireAt, now))
+		dst = binary.AppendVarint(dst, RelativeExpiry(rd.Item.SoftExpireAt, now))
 		return append(dst, rd.Item.Value...)
 	case rd.Tombstone != 0:
 		return binary.AppendUvarint(append(dst, StickyTomb), rd.Tombstone)
@@ -100,22 +100,24 @@ func DecodeStickyReply(b []byte, now int64) (l2.StickyRead, error) {
 			}
 			b = b[n:]
 		}
-		it := store.Item{Version: version, ExpireAt: absolute(rel[0], now), SoftExpireAt: absolute(rel[1], now), Value: b}
+		it := store.Item{Version: version, ExpireAt: AbsoluteExpiry(rel[0], now), SoftExpireAt: AbsoluteExpiry(rel[1], now), Value: b}
 		return l2.StickyRead{Found: true, Item: it}, nil
 	}
 	return l2.StickyRead{}, ErrStickyWire
 }
 
-// relative turns an absolute expiry (0: none) into ms from now; one
+// RelativeExpiry turns an absolute expiry (unix ms, 0: none) into ms from
+// now, as the sticky read and the region gateway's messages carry it; one
 // already due becomes 1 ms, so it is not mistaken for none.
-func relative(at, now int64) int64 {
+func RelativeExpiry(at, now int64) int64 {
 	if at == 0 {
 		return 0
 	}
 	return max(at-now, 1)
 }
 
-func absolute(rel, now int64) int64 {
+// AbsoluteExpiry undoes RelativeExpiry against the receiver's now.
+func AbsoluteExpiry(rel, now int64) int64 {
 	if rel == 0 {
 		return 0
 	}

@@ -21,6 +21,7 @@ func TestStickyWire(t *testing.T) {
 		{Tombstone: 9},
 		{Found: true, Item: store.Item{Value: []byte("v"), Version: 7, ExpireAt: sent + 500, SoftExpireAt: sent + 100}},
 		{Found: true, Item: store.Item{Value: []byte("no expiry"), Version: 8}},
+		{Found: true, Item: store.Item{Value: []byte{}, Version: 10}},
 	} {
 		got, err := DecodeStickyReply(AppendStickyReply(nil, rd, sent), received)
 		want := rd

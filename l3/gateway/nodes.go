@@ -98,15 +98,15 @@ func (r *regionNodes) close() {
 	clear(r.idle)
 }
 
-// do sends one command to addr and reads its reply with read. A server
-// error keeps the connection (the stream is in step); anything else drops
-// it.
-func (r *regionNodes) do(ctx context.Context, addr string, read func(*resp.Reader) error, args ...[]byte) error {
+// with runs fn on a connection to addr; what names the command in its
+// error. A server error keeps the connection (the stream is in step);
+// anything else drops it.
+func (r *regionNodes) with(ctx context.Context, addr, what string, fn func(*nodeConn) error) error {
 	c, err := r.get(ctx, addr)
 	if err != nil {
 		return fmt.Errorf("gateway: node %s: %w", addr, err)
 	}
-	err = c.exchange(ctx, r.timeout, func() error { return read(c.rd) }, args...)
+	err = fn(c)
 	var se *resp.ServerError
 	if err == nil || errors.As(err, &se) {
 		r.put(addr, c)
@@ -114,17 +114,30 @@ func (r *regionNodes) do(ctx context.Context, addr string, read func(*resp.Reade
 		_ = c.nc.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("gateway: %s at node %s: %w", args[0], addr, err)
+		return fmt.Errorf("gateway: %s at node %s: %w", what, addr, err)
 	}
 	return nil
 }
 
-func (c *nodeConn) exchange(ctx context.Context, timeout time.Duration, read func() error, args ...[]byte) error {
+// do sends one command to addr and reads its reply with read.
+func (r *regionNodes) do(ctx context.Context, addr string, read func(*resp.Reader) error, args ...[]byte) error {
+	return r.with(ctx, addr, string(args[0]), func(c *nodeConn) error {
+		return c.exchange(ctx, r.timeout, func() error { return read(c.rd) }, args...)
+	})
+}
+
+// setDeadline bounds the connection's next exchange by timeout or ctx's
+// deadline, whichever comes first.
+func (c *nodeConn) setDeadline(ctx context.Context, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	_ = c.nc.SetDeadline(deadline)
+}
+
+func (c *nodeConn) exchange(ctx context.Context, timeout time.Duration, read func() error, args ...[]byte) error {
+	c.setDeadline(ctx, timeout)
 	buf := redcon.AppendArray(nil, len(args))
 	for _, a := range args {
 		buf = redcon.AppendBulk(buf, a)
@@ -141,26 +154,10 @@ func (c *nodeConn) exchange(ctx context.Context, timeout time.Duration, read fun
 // apply delivers changes to the L2 node at addr, pipelined, and returns
 // the first failure.
 func (r *regionNodes) apply(ctx context.Context, addr string, changes []l2.GlobalChange) error {
-	c, err := r.get(ctx, addr)
-	if err != nil {
-		return fmt.Errorf("gateway: node %s: %w", addr, err)
-	}
-	deadline := time.Now().Add(r.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = c.nc.SetDeadline(deadline)
-	err = c.pipelineApply(changes)
-	var se *resp.ServerError
-	if err == nil || errors.As(err, &se) {
-		r.put(addr, c)
-	} else {
-		_ = c.nc.Close()
-	}
-	if err != nil {
-		return fmt.Errorf("gateway: tc.gapply at node %s: %w", addr, err)
-	}
-	return nil
+	return r.with(ctx, addr, "tc.gapply", func(c *nodeConn) error {
+		c.setDeadline(ctx, r.timeout)
+		return c.pipelineApply(changes)
+	})
 }
 
 func (c *nodeConn) pipelineApply(changes []l2.GlobalChange) error {

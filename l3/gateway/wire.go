@@ -6,6 +6,7 @@ import (
 
 	"github.com/tiercache/tiercache/l2"
 	"github.com/tiercache/tiercache/l2/store"
+	"github.com/tiercache/tiercache/l3"
 )
 
 // The request kinds a gateway serves to its own region's L2 nodes. l3
@@ -36,8 +37,8 @@ var ErrMalformed = errors.New("gateway: malformed message")
 //	sticky:  region, then an l3 sticky read request (l3/sticky_wire.go)
 //	  reply: the l3 sticky read reply of that region, as it sent it
 //
-// Expiries travel relative, as in l3's messages, so a node and its gateway
-// need not share a clock.
+// Expiries travel relative (l3.RelativeExpiry), as in l3's sticky read, so
+// a node and its gateway need not share a clock.
 
 type decoder struct {
 	b   []byte
@@ -92,20 +93,6 @@ func (d *decoder) err() error {
 	return nil
 }
 
-func relative(at, now int64) int64 {
-	if at == 0 {
-		return 0
-	}
-	return max(at-now, 1) // one already due stays distinct from none
-}
-
-func absolute(rel, now int64) int64 {
-	if rel == 0 {
-		return 0
-	}
-	return now + rel
-}
-
 func appendGetRequest(dst []byte, key []byte, mode l2.GlobalMode) []byte {
 	return append(append(dst, byte(mode)), key...)
 }
@@ -122,8 +109,8 @@ func decodeGetRequest(b []byte) (key []byte, mode l2.GlobalMode, err error) {
 func appendGetReply(dst []byte, rep l2.GlobalReply, now int64) []byte {
 	dst = append(dst, byte(rep.Status))
 	dst = binary.AppendUvarint(dst, rep.Item.Version)
-	dst = binary.AppendVarint(dst, relative(rep.Item.ExpireAt, now))
-	dst = binary.AppendVarint(dst, relative(rep.Item.SoftExpireAt, now))
+	dst = binary.AppendVarint(dst, l3.RelativeExpiry(rep.Item.ExpireAt, now))
+	dst = binary.AppendVarint(dst, l3.RelativeExpiry(rep.Item.SoftExpireAt, now))
 	dst = binary.AppendUvarint(dst, rep.Token)
 	dst = binary.AppendVarint(dst, rep.WaitMs)
 	return append(dst, rep.Item.Value...)
@@ -134,8 +121,8 @@ func decodeGetReply(b []byte, now int64) (l2.GlobalReply, error) {
 	var rep l2.GlobalReply
 	rep.Status = l2.GlobalStatus(d.byte())
 	rep.Item.Version = d.uvarint()
-	rep.Item.ExpireAt = absolute(d.varint(), now)
-	rep.Item.SoftExpireAt = absolute(d.varint(), now)
+	rep.Item.ExpireAt = l3.AbsoluteExpiry(d.varint(), now)
+	rep.Item.SoftExpireAt = l3.AbsoluteExpiry(d.varint(), now)
 	rep.Token = d.uvarint()
 	rep.WaitMs = d.varint()
 	if d.bad || rep.Status > l2.GlobalWait {
@@ -150,8 +137,8 @@ func decodeGetReply(b []byte, now int64) (l2.GlobalReply, error) {
 func appendFillRequest(dst []byte, key []byte, token uint64, it store.Item, now int64) []byte {
 	dst = binary.AppendUvarint(dst, token)
 	dst = binary.AppendUvarint(dst, it.Version)
-	dst = binary.AppendVarint(dst, relative(it.ExpireAt, now))
-	dst = binary.AppendVarint(dst, relative(it.SoftExpireAt, now))
+	dst = binary.AppendVarint(dst, l3.RelativeExpiry(it.ExpireAt, now))
+	dst = binary.AppendVarint(dst, l3.RelativeExpiry(it.SoftExpireAt, now))
 	dst = binary.AppendUvarint(dst, uint64(len(key)))
 	dst = append(dst, key...)
 	return append(dst, it.Value...)
@@ -161,8 +148,8 @@ func decodeFillRequest(b []byte, now int64) (key []byte, token uint64, it store.
 	d := decoder{b: b}
 	token = d.uvarint()
 	it.Version = d.uvarint()
-	it.ExpireAt = absolute(d.varint(), now)
-	it.SoftExpireAt = absolute(d.varint(), now)
+	it.ExpireAt = l3.AbsoluteExpiry(d.varint(), now)
+	it.SoftExpireAt = l3.AbsoluteExpiry(d.varint(), now)
 	key = d.bytes()
 	if d.bad || len(key) == 0 || token == 0 || it.Version == 0 {
 		return nil, 0, store.Item{}, ErrMalformed
