@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,7 +24,13 @@ var plain = &keyspace.Table{Default: keyspace.Settings{TTL: time.Minute, L1: key
 
 func start(t *testing.T, ks *keyspace.Table) *Deployment {
 	t.Helper()
-	d, err := Start(Options{Keyspaces: ks, Seed: 1})
+	return startWith(t, Options{Keyspaces: ks, Seed: 1})
+}
+
+// startWith starts a deployment of opts and waits until its links are up.
+func startWith(t *testing.T, opts Options) *Deployment {
+	t.Helper()
+	d, err := Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,11 +54,16 @@ func region(t *testing.T, d *Deployment, name string) *Region {
 
 func client(t *testing.T, r *Region, ks *keyspace.Table) *tiercache.Client {
 	t.Helper()
-	var nodes []tiercache.Node
+	return clientWith(t, r, tiercache.Config{Keyspaces: ks})
+}
+
+// clientWith is an app client of cfg over r's L2 nodes.
+func clientWith(t *testing.T, r *Region, cfg tiercache.Config) *tiercache.Client {
+	t.Helper()
 	for _, p := range r.Peers() {
-		nodes = append(nodes, tiercache.Node{ID: p.ID, Addr: p.Addr})
+		cfg.Nodes = append(cfg.Nodes, tiercache.Node{ID: p.ID, Addr: p.Addr})
 	}
-	c, err := tiercache.New(tiercache.Config{Nodes: nodes, Keyspaces: ks})
+	c, err := tiercache.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,4 +262,22 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// remoteKey finds a key (prefix then a number) whose L3 owner is in
+// another region than home, and that owner.
+func remoteKey(t *testing.T, home *Region, prefix string) (string, l3.Member) {
+	t.Helper()
+	for i := range 1000 {
+		key := prefix + strconv.Itoa(i)
+		owner, err := home.Client.Owner([]byte(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if owner.Region != "" && owner.Region != home.Name {
+			return key, owner
+		}
+	}
+	t.Fatalf("no key owned outside %s", home.Name)
+	return "", l3.Member{}
 }

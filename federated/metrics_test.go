@@ -2,7 +2,6 @@ package federated
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/tiercache/tiercache/internal/keyspace"
 	"github.com/tiercache/tiercache/internal/telemetry"
 	"github.com/tiercache/tiercache/internal/telemetry/metricstest"
-	"github.com/tiercache/tiercache/l3"
 )
 
 // TestKeyspaceMetricsAcrossRegions reads through a running federation and
@@ -24,16 +22,9 @@ func TestKeyspaceMetricsAcrossRegions(t *testing.T) {
 		Default: keyspace.Settings{TTL: time.Minute, L1: keyspace.L1Off, EarlyRefresh: -1},
 		Spaces:  map[string]keyspace.Settings{"user": {TTL: time.Minute, L1: keyspace.L1Off, EarlyRefresh: -1}},
 	}
-	d, err := Start(Options{Keyspaces: ks, Seed: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Close)
+	d := startWith(t, Options{Keyspaces: ks, Seed: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := d.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
 	tels := map[string]*telemetry.Telemetry{}
 	for _, r := range d.Regions() {
 		tel, err := telemetry.New()
@@ -66,23 +57,8 @@ func TestKeyspaceMetricsAcrossRegions(t *testing.T) {
 		})
 	}
 	home := d.Regions()[0]
-	var key string
-	var owner l3.Member
-	for i := 0; owner.Region == "" || owner.Region == home.Name; i++ {
-		key = fmt.Sprintf("user:%d", i)
-		if owner, err = home.Client.Owner([]byte(key)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var nodes []tiercache.Node
-	for _, p := range home.Peers() {
-		nodes = append(nodes, tiercache.Node{ID: p.ID, Addr: p.Addr})
-	}
-	c, err := tiercache.New(tiercache.Config{Nodes: nodes, Keyspaces: ks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	key, owner := remoteKey(t, home, "user:")
+	c := client(t, home, ks)
 	appTel, err := telemetry.New()
 	if err != nil {
 		t.Fatal(err)

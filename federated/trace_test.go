@@ -2,7 +2,6 @@ package federated
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/tiercache/tiercache"
 	"github.com/tiercache/tiercache/federation"
-	"github.com/tiercache/tiercache/internal/keyspace"
 	"github.com/tiercache/tiercache/l2"
 	"github.com/tiercache/tiercache/l3"
 )
@@ -74,26 +72,11 @@ func childOf(t *testing.T, child, parent sdktrace.ReadOnlySpan, remote bool) {
 // Get, and the origin load. Every component records into its own tracer
 // provider, as separate processes would.
 func TestOneGetIsOneTraceAcrossRegions(t *testing.T) {
-	ks := &keyspace.Table{Default: keyspace.Settings{TTL: time.Minute, L1: keyspace.L1Off, EarlyRefresh: -1}}
-	d, err := Start(Options{Keyspaces: ks, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Close)
+	d := start(t, plain)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := d.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
 	home := d.Regions()[0]
-	var key string
-	var owner l3.Member
-	for i := 0; owner.Region == "" || owner.Region == home.Name; i++ {
-		key = fmt.Sprintf("trace:%d", i)
-		if owner, err = home.Client.Owner([]byte(key)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	key, owner := remoteKey(t, home, "trace:")
 	remote, err := d.Region(owner.Region)
 	if err != nil {
 		t.Fatal(err)
@@ -109,15 +92,7 @@ func TestOneGetIsOneTraceAcrossRegions(t *testing.T) {
 	remote.Endpoint.SetTracerProvider(remoteFed.tp)
 	remote.L3.SetTracerProvider(remoteL3.tp)
 
-	var nodes []tiercache.Node
-	for _, p := range home.Peers() {
-		nodes = append(nodes, tiercache.Node{ID: p.ID, Addr: p.Addr})
-	}
-	c, err := tiercache.New(tiercache.Config{Nodes: nodes, Keyspaces: ks, TracerProvider: app.tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	c := clientWith(t, home, tiercache.Config{Keyspaces: plain, TracerProvider: app.tp})
 	var loads atomic.Int64
 	loader := tiercache.LoaderFunc(func(ctx context.Context, k string) ([]byte, error) {
 		loads.Add(1)

@@ -7,11 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/quic-go/quic-go"
 )
 
 // hostProfile has two regions 60 ms apart with no jitter, so a round trip
@@ -298,42 +295,9 @@ func TestNewHostWANRejectsBadInput(t *testing.T) {
 // measures the profile's RTT from the two one-way delays.
 func TestQUICOverHostWANs(t *testing.T) {
 	hp := newHostPair(t, 8)
-	serverTLS, clientTLS := quicTLS(t)
-	aT, bT := &quic.Transport{Conn: hp.a}, &quic.Transport{Conn: hp.b}
-	defer aT.Close()
-	defer bT.Close()
-	ln, err := bT.Listen(serverTLS, &quic.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		conn, err := ln.Accept(ctx)
-		if err != nil {
-			return
-		}
-		defer conn.CloseWithError(0, "")
-		s, err := conn.AcceptStream(ctx)
-		if err != nil {
-			return
-		}
-		_, _ = io.Copy(s, s)
-		_ = s.Close()
-		<-ctx.Done() // keep the connection until the client is done
-	}()
-	defer wg.Wait()
-	defer cancel()
-
-	conn, err := aT.Dial(ctx, hp.b.LocalAddr(), clientTLS, &quic.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseWithError(0, "")
+	conn := dialEcho(t, ctx, hp.a, hp.b)
 	s, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		t.Fatal(err)

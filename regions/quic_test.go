@@ -24,45 +24,10 @@ func TestQUICOverWAN(t *testing.T) {
 	if err := w.SetLink(Link{A: "us-east", B: "eu-west", RTT: 70 * time.Millisecond, Jitter: 3 * time.Millisecond, Loss: 0.01}); err != nil {
 		t.Fatal(err)
 	}
-	serverTLS, clientTLS := quicTLS(t)
 	us, eu := listen(t, w, "us-east"), listen(t, w, "eu-west")
-	usT, euT := &quic.Transport{Conn: us}, &quic.Transport{Conn: eu}
-	defer usT.Close()
-	defer euT.Close()
-	ln, err := euT.Listen(serverTLS, &quic.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // echo every stream back
-		defer wg.Done()
-		conn, err := ln.Accept(ctx)
-		if err != nil {
-			return
-		}
-		defer conn.CloseWithError(0, "")
-		for {
-			s, err := conn.AcceptStream(ctx)
-			if err != nil {
-				return
-			}
-			_, _ = io.Copy(s, s)
-			_ = s.Close()
-		}
-	}()
-	defer wg.Wait()
-	defer cancel()
-
-	conn, err := usT.Dial(ctx, eu.LocalAddr(), clientTLS, &quic.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseWithError(0, "")
+	conn := dialEcho(t, ctx, us, eu)
 
 	payload := make([]byte, 1<<20)
 	_, _ = rand.Read(payload)
@@ -89,6 +54,52 @@ func TestQUICOverWAN(t *testing.T) {
 		t.Fatal("no packet was lost on a 1% loss link over a megabyte")
 	}
 	t.Logf("1 MiB echo: min rtt %v, smoothed %v, packets lost by the link %d", st.MinRTT, st.SmoothedRTT, us.Stats().Lost+eu.Stats().Lost)
+}
+
+// dialEcho runs quic-go from client to server over the two packet conns:
+// server echoes every stream back until the connection ends. The
+// connection, the echo server and both transports are closed when the test
+// ends.
+func dialEcho(t *testing.T, ctx context.Context, client, server net.PacketConn) *quic.Conn {
+	t.Helper()
+	serverTLS, clientTLS := quicTLS(t)
+	cT, sT := &quic.Transport{Conn: client}, &quic.Transport{Conn: server}
+	t.Cleanup(func() { _ = cT.Close() })
+	t.Cleanup(func() { _ = sT.Close() })
+	ln, err := sT.Listen(serverTLS, &quic.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	serveCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		conn, err := ln.Accept(serveCtx)
+		if err != nil {
+			return
+		}
+		defer conn.CloseWithError(0, "")
+		for {
+			s, err := conn.AcceptStream(serveCtx)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(s, s)
+			_ = s.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		stop()
+		wg.Wait()
+	})
+	conn, err := cT.Dial(ctx, server.LocalAddr(), clientTLS, &quic.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.CloseWithError(0, "") })
+	return conn
 }
 
 func quicTLS(t *testing.T) (server, client *tls.Config) {
