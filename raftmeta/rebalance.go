@@ -56,19 +56,32 @@ func (r Rebalance) Validate() error {
 	if err := validName("rebalance id", r.ID); err != nil {
 		return err
 	}
-	switch r.State {
-	case RebalanceRunning, RebalancePaused, RebalanceDone:
-	default:
-		return fmt.Errorf("%w: rebalance state %q (want running, paused or done)", ErrInvalid, r.State)
-	}
-	if r.RangesTotal < 0 || r.RangesDone < 0 || r.RangesDone > r.RangesTotal {
-		return fmt.Errorf("%w: ranges done %d of %d", ErrInvalid, r.RangesDone, r.RangesTotal)
+	if err := validProgress(r.State, r.RangesDone, r.RangesTotal); err != nil {
+		return err
 	}
 	if r.Keys < 0 || r.Bytes < 0 {
 		return fmt.Errorf("%w: negative keys (%d) or bytes (%d)", ErrInvalid, r.Keys, r.Bytes)
 	}
-	if r.ToEpoch < r.FromEpoch {
-		return fmt.Errorf("%w: to_epoch %d before from_epoch %d", ErrInvalid, r.ToEpoch, r.FromEpoch)
+	return validEpochs(r.FromEpoch, r.ToEpoch)
+}
+
+// validProgress checks the state and range counts a rebalance record and
+// a node's report share.
+func validProgress(state RebalanceState, rangesDone, rangesTotal int) error {
+	switch state {
+	case RebalanceRunning, RebalancePaused, RebalanceDone:
+	default:
+		return fmt.Errorf("%w: rebalance state %q (want running, paused or done)", ErrInvalid, state)
+	}
+	if rangesTotal < 0 || rangesDone < 0 || rangesDone > rangesTotal {
+		return fmt.Errorf("%w: ranges done %d of %d", ErrInvalid, rangesDone, rangesTotal)
+	}
+	return nil
+}
+
+func validEpochs(from, to uint64) error {
+	if to < from {
+		return fmt.Errorf("%w: to_epoch %d before from_epoch %d", ErrInvalid, to, from)
 	}
 	return nil
 }
@@ -104,21 +117,13 @@ func (r RebalanceReport) Validate() error {
 		return err
 	}
 	p := r.Progress
-	switch p.State {
-	case RebalanceRunning, RebalancePaused, RebalanceDone:
-	default:
-		return fmt.Errorf("%w: rebalance state %q (want running, paused or done)", ErrInvalid, p.State)
-	}
-	if p.RangesTotal < 0 || p.RangesDone < 0 || p.RangesDone > p.RangesTotal {
-		return fmt.Errorf("%w: ranges done %d of %d", ErrInvalid, p.RangesDone, p.RangesTotal)
+	if err := validProgress(p.State, p.RangesDone, p.RangesTotal); err != nil {
+		return err
 	}
 	if p.Keys < 0 || p.Bytes < 0 || p.KeysTotal < 0 || p.BytesTotal < 0 || p.ETASeconds < 0 {
 		return fmt.Errorf("%w: negative progress figures", ErrInvalid)
 	}
-	if r.ToEpoch < r.FromEpoch {
-		return fmt.Errorf("%w: to_epoch %d before from_epoch %d", ErrInvalid, r.ToEpoch, r.FromEpoch)
-	}
-	return nil
+	return validEpochs(r.FromEpoch, r.ToEpoch)
 }
 
 // mergeReport folds a node's report into the record (nil: none yet) and
