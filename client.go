@@ -9,9 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/tiercache/tiercache/internal/breaker"
-	"github.com/tiercache/tiercache/internal/keyspace"
 	"github.com/tiercache/tiercache/internal/singleflight"
-	"github.com/tiercache/tiercache/internal/xfetch"
 	"github.com/tiercache/tiercache/l1"
 	"github.com/tiercache/tiercache/l2/ring"
 	"github.com/tiercache/tiercache/sticky"
@@ -28,8 +26,10 @@ type Client struct {
 	flights   singleflight.Group[[]byte]   // per-key miss resolution
 	refreshes singleflight.Group[struct{}] // per-key background refreshes
 
-	deltas       map[string]*xfetch.Delta // origin load time per keyspace
-	defaultDelta xfetch.Delta
+	// spaces holds each keyspace of Config.Keyspaces (keyspace_stats.go);
+	// otherSpace is every other key's.
+	spaces     map[string]*space
+	otherSpace space
 
 	// prewarmByHand stops the background pre-warm loop from acting: tests
 	// on a fake clock call prewarmOnce themselves, and the loop's wall-clock
@@ -78,13 +78,10 @@ func New(cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
 	c := &Client{
 		cfg:         cfg,
-		deltas:      map[string]*xfetch.Delta{},
 		degradedSem: make(chan struct{}, cfg.DegradedLoads),
 		refreshSem:  make(chan struct{}, cfg.MaxRefreshes),
 	}
-	for name := range cfg.Keyspaces.Spaces {
-		c.deltas[name] = new(xfetch.Delta)
-	}
+	c.joinSpaces()
 	if cfg.L1MaxBytes >= 0 {
 		cache, err := l1.New(l1.Config{MaxBytes: cfg.L1MaxBytes, Clock: cfg.Clock})
 		if err != nil {
@@ -278,14 +275,6 @@ func (c *Client) deadline(ctx context.Context) time.Time {
 		return cd
 	}
 	return time.Now().Add(c.cfg.OpTimeout)
-}
-
-// delta returns the load-time estimate of key's keyspace.
-func (c *Client) delta(key []byte) *xfetch.Delta {
-	if d, ok := c.deltas[string(keyspace.Of(key))]; ok {
-		return d
-	}
-	return &c.defaultDelta
 }
 
 // bytesOf views s as bytes without copying; the result must not be

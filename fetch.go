@@ -19,20 +19,27 @@ const maxWaitPoll = 20 * time.Millisecond
 
 // fetch reads rq's key from its node and resolves what the node answers.
 func (c *Client) fetch(ctx context.Context, dst []byte, rq *readReq) ([]byte, error) {
+	n, epoch, te, rep, v, err := c.ask(ctx, dst, rq)
+	if err != nil {
+		return c.degraded(ctx, dst, rq, err)
+	}
+	return c.resolve(ctx, dst, v, rq, n, epoch, te, rep)
+}
+
+// ask sends rq's TC.GET to the key's owner n, and once more to the new
+// owner if n answers MOVED. te is the owner's subscription epoch, read
+// before asking (see nodeClient.trackEpoch).
+func (c *Client) ask(ctx context.Context, dst []byte, rq *readReq) (n *nodeClient, epoch, te uint64, rep getReply, v []byte, err error) {
 	topo := c.topo.Load()
-	n := topo.owner(rq.kb)
-	te := n.trackEpoch.Load() // before asking: see nodeClient.trackEpoch
-	epoch := topo.epoch
-	rep, v, err := c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
+	n, epoch = topo.owner(rq.kb), topo.epoch
+	te = n.trackEpoch.Load()
+	rep, v, err = c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
 	if mn, me, ok := c.afterMoved(ctx, err, n, rq.kb); ok {
 		n, epoch = mn, me
 		te = n.trackEpoch.Load()
 		rep, v, err = c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
 	}
-	if err != nil {
-		return c.degraded(ctx, dst, rq, err)
-	}
-	return c.resolve(ctx, dst, v, rq, n, epoch, te, rep)
+	return n, epoch, te, rep, v, err
 }
 
 func (c *Client) getRequest(rq *readReq, epoch uint64) tcproto.GetRequest {
@@ -75,17 +82,17 @@ func (c *Client) resolve(ctx context.Context, dst, v []byte, rq *readReq, n *nod
 			// This client holds the region's one refresh: serve the
 			// stale value and load in the background.
 			c.stats.leases.Add(1)
-			c.stats.ks.leases.Add(c.ksSlot(rq.kb))
+			c.stats.ks.leases.Add(rq.slot)
 			c.refreshLeased(ctx, rq, n, epoch, te, rep.token, rep.flags)
 		}
 		return v, nil
 	case tcproto.StatusLease:
 		c.stats.leases.Add(1)
-		c.stats.ks.leases.Add(c.ksSlot(rq.kb))
+		c.stats.ks.leases.Add(rq.slot)
 		return c.loadLeased(ctx, dst, rq, n, epoch, te, rep)
 	case tcproto.StatusWait:
 		c.stats.waits.Add(1)
-		c.stats.ks.waits.Add(c.ksSlot(rq.kb))
+		c.stats.ks.waits.Add(rq.slot)
 		return c.awaitFill(ctx, dst, rq, rep.waitMs)
 	case tcproto.StatusMiss:
 		if rq.loader == nil {
@@ -118,7 +125,7 @@ func (c *Client) afterHit(ctx context.Context, rq *readReq, n *nodeClient, te ui
 		return
 	}
 	now := clock.NowMillis(c.cfg.Clock)
-	if xfetch.ShouldRefresh(now, now+rep.softMs, c.delta(rq.kb).Get(), beta, xfetch.Draw()) {
+	if xfetch.ShouldRefresh(now, now+rep.softMs, rq.delta.Get(), beta, xfetch.Draw()) {
 		c.refreshEarly(ctx, rq, rep.version, false)
 	}
 }
@@ -211,16 +218,7 @@ func (c *Client) pollFill(ctx context.Context, dst []byte, rq *readReq, waitMs i
 		if !sleepCtx(ctx, jitter(wait)) {
 			return dst, ctx.Err()
 		}
-		topo := c.topo.Load()
-		n := topo.owner(rq.kb)
-		te := n.trackEpoch.Load()
-		epoch := topo.epoch
-		rep, v, err := c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
-		if mn, me, ok := c.afterMoved(ctx, err, n, rq.kb); ok {
-			n, epoch = mn, me
-			te = n.trackEpoch.Load()
-			rep, v, err = c.getWithRetry(ctx, n, c.getRequest(rq, epoch), dst)
-		}
+		n, epoch, te, rep, v, err := c.ask(ctx, dst, rq)
 		if err != nil {
 			return c.degraded(ctx, dst, rq, err)
 		}
@@ -228,7 +226,7 @@ func (c *Client) pollFill(ctx context.Context, dst []byte, rq *readReq, waitMs i
 			return c.resolve(ctx, dst, v, rq, n, epoch, te, rep)
 		}
 		c.stats.waits.Add(1)
-		c.stats.ks.waits.Add(c.ksSlot(rq.kb))
+		c.stats.ks.waits.Add(rq.slot)
 		if time.Now().After(giveUp) {
 			v, err := c.load(ctx, rq, Hints{})
 			return append(dst, v...), err

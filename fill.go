@@ -22,7 +22,7 @@ func (c *Client) load(ctx context.Context, rq *readReq, h Hints) ([]byte, error)
 	}
 	start := time.Now()
 	c.stats.loads.Add(1)
-	c.stats.ks.loads.Add(c.ksSlot(rq.kb))
+	c.stats.ks.loads.Add(rq.slot)
 	var v []byte
 	var err error
 	if tr := c.cfg.tracer; tr != nil {
@@ -31,7 +31,7 @@ func (c *Client) load(ctx context.Context, rq *readReq, h Hints) ([]byte, error)
 		v, err = rq.loader.Load(withHints(ctx, h), rq.key)
 	}
 	if err == nil {
-		c.delta(rq.kb).Observe(time.Since(start))
+		rq.delta.Observe(time.Since(start))
 	}
 	return v, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/tiercache/tiercache/internal/keyspace"
+	"github.com/tiercache/tiercache/internal/xfetch"
 	"github.com/tiercache/tiercache/l1"
 )
 
@@ -12,6 +13,8 @@ type readReq struct {
 	key    string
 	kb     []byte // key's bytes, aliasing key: never modified
 	ks     keyspace.Settings
+	slot   int           // ks's counter slot (keyspace_stats.go)
+	delta  *xfetch.Delta // ks's origin load time
 	def    Defences
 	loader Loader
 	bg     bool // no caller waits: a background refresh
@@ -24,6 +27,11 @@ type readReq struct {
 	// one lags ("" when it is this region).
 	minVer uint64
 	from   string
+}
+
+// newReadReq returns the facts of a read of key, whose keyspace is sp.
+func (c *Client) newReadReq(key string, kb []byte, sp *space, loader Loader) *readReq {
+	return &readReq{key: key, kb: kb, ks: sp.settings, slot: sp.slot, delta: sp.delta, def: c.defencesFor(kb), loader: loader}
 }
 
 // Get returns key's value: from L1, else from the key's L2 node, else from
@@ -43,30 +51,32 @@ func (c *Client) Get(ctx context.Context, key string, loader Loader) ([]byte, er
 // first call.
 func (c *Client) GetAppend(ctx context.Context, dst []byte, key string, loader Loader) ([]byte, error) {
 	kb := bytesOf(key)
-	ks, slot := c.keyspaceOf(kb)
-	if c.l1 != nil && ks.L1Mode() != keyspace.L1Off {
+	sp := c.keyspaceOf(kb)
+	if c.l1 != nil && sp.settings.L1Mode() != keyspace.L1Off {
 		v, _, st := c.l1.Get(dst, kb)
 		switch st {
 		case l1.Hit:
 			c.stats.l1Hits.Add(1)
-			c.stats.ks.l1Hits.Add(slot)
+			c.stats.ks.l1Hits.Add(sp.slot)
 			c.hot.countHit(kb)
 			return v, nil
 		case l1.Stale:
 			// Serve what we hold; one background read of the node
 			// renews it (or drops it if the key cooled).
 			c.stats.l1Stale.Add(1)
-			c.stats.ks.l1Stale.Add(slot)
+			c.stats.ks.l1Stale.Add(sp.slot)
 			c.hot.countHit(kb)
-			c.refreshL1(&readReq{key: key, kb: kb, ks: ks, def: c.defencesFor(kb), loader: loader, bg: true})
+			rq := c.newReadReq(key, kb, sp, loader)
+			rq.bg = true
+			c.refreshL1(rq)
 			return v, nil
 		}
-		c.stats.ks.l1Misses.Add(slot)
+		c.stats.ks.l1Misses.Add(sp.slot)
 	}
 	if ctx.Err() != nil {
 		return dst, ctx.Err()
 	}
-	rq := &readReq{key: key, kb: kb, ks: ks, def: c.defencesFor(kb), loader: loader}
+	rq := c.newReadReq(key, kb, sp, loader)
 	if c.cfg.tracer != nil {
 		return c.getTraced(ctx, dst, rq)
 	}

@@ -148,7 +148,7 @@ func (c *Client) prewarmOnce() int {
 		if e.rq.def.NoPrewarm || e.l2SoftAt == 0 {
 			continue
 		}
-		ahead := 2*tick + c.delta(e.rq.kb).Get().Milliseconds()
+		ahead := 2*tick + e.rq.delta.Get().Milliseconds()
 		if e.l2SoftAt-now > ahead {
 			continue
 		}

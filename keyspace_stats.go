@@ -1,10 +1,9 @@
 package tiercache
 
 import (
-	"sync/atomic"
-
 	"github.com/tiercache/tiercache/internal/keyspace"
 	"github.com/tiercache/tiercache/internal/telemetry/kscount"
+	"github.com/tiercache/tiercache/internal/xfetch"
 )
 
 // KeyspaceStats are a client's read counters for one keyspace. Keyspaces
@@ -22,49 +21,40 @@ type KeyspaceStats struct {
 }
 
 // keyspaceCounters count per keyspace; the rows are fixed arrays indexed
-// by slot. spaces joins each named keyspace's settings and slot, so a read
-// finds both with the one map lookup it needed for the settings anyway.
+// by slot.
 type keyspaceCounters struct {
 	index                                           kscount.Index
-	spaces                                          atomic.Pointer[map[string]spaceEntry]
 	l1Hits, l1Stale, l1Misses, loads, leases, waits kscount.Row
 }
 
-type spaceEntry struct {
+// space is what a read needs of its key's keyspace: the settings, the
+// counter slot and the origin's load-time estimate, joined so that a read
+// finds all three with one map lookup.
+type space struct {
 	settings keyspace.Settings
 	slot     int
+	delta    *xfetch.Delta
 }
 
-// keyspaceOf returns the settings of key's keyspace and its counter slot,
-// without allocating. Config.Keyspaces never changes, so the joined table
-// is built once, on first use.
-func (c *Client) keyspaceOf(key []byte) (keyspace.Settings, int) {
-	m := c.stats.ks.spaces.Load()
-	if m == nil {
-		m = c.joinSpaces()
+// keyspaceOf returns key's keyspace, without allocating.
+func (c *Client) keyspaceOf(key []byte) *space {
+	if sp, ok := c.spaces[string(keyspace.Of(key))]; ok {
+		return sp
 	}
-	if e, ok := (*m)[string(keyspace.Of(key))]; ok {
-		return e.settings, e.slot
-	}
-	return c.cfg.Keyspaces.Default, 0
+	return &c.otherSpace
 }
 
-func (c *Client) joinSpaces() *map[string]spaceEntry {
+// joinSpaces builds c.spaces; Config.Keyspaces never changes, so New does
+// it once.
+func (c *Client) joinSpaces() {
 	t := c.cfg.Keyspaces
 	k := &c.stats.ks
 	k.index.Learn(t)
-	m := make(map[string]spaceEntry, len(t.Spaces))
+	c.spaces = make(map[string]*space, len(t.Spaces))
 	for name, s := range t.Spaces {
-		m[name] = spaceEntry{settings: s, slot: k.index.Slot(t, []byte(name))}
+		c.spaces[name] = &space{settings: s, slot: k.index.Slot(t, []byte(name)), delta: new(xfetch.Delta)}
 	}
-	k.spaces.Store(&m)
-	return &m
-}
-
-// ksSlot returns the counter slot of key's keyspace.
-func (c *Client) ksSlot(key []byte) int {
-	_, slot := c.keyspaceOf(key)
-	return slot
+	c.otherSpace = space{settings: t.Default, slot: 0, delta: new(xfetch.Delta)}
 }
 
 // KeyspaceStats returns the per-keyspace counters, "other" first, then by

@@ -31,9 +31,8 @@ func (c *Client) GetMulti(ctx context.Context, keys []string, loader Loader) (ma
 		}
 		seen[key] = struct{}{}
 		kb := bytesOf(key)
-		ks := c.cfg.Keyspaces.For(kb)
-		rq := &readReq{key: key, kb: kb, ks: ks, def: c.defencesFor(kb), loader: loader}
-		if c.l1 != nil && ks.L1Mode() != keyspace.L1Off {
+		rq := c.newReadReq(key, kb, c.keyspaceOf(kb), loader)
+		if c.l1 != nil && rq.ks.L1Mode() != keyspace.L1Off {
 			if v, _, st := c.l1.Get(nil, kb); st != l1.Miss {
 				c.hot.countHit(kb)
 				if st == l1.Stale {

@@ -170,8 +170,8 @@ func (s *Session) Get(ctx context.Context, key string, loader Loader) ([]byte, e
 		return c.Get(ctx, key, loader)
 	}
 	c.stats.stickyReads.Add(1)
-	ks := c.cfg.Keyspaces.For(kb)
-	if c.l1 != nil && ks.L1Mode() != keyspace.L1Off {
+	sp := c.keyspaceOf(kb)
+	if c.l1 != nil && sp.settings.L1Mode() != keyspace.L1Off {
 		v, meta, st := c.l1.Get(nil, kb)
 		switch {
 		case st == l1.Hit && meta.Version >= req.MinVersion:
@@ -189,7 +189,8 @@ func (s *Session) Get(ctx context.Context, key string, loader Loader) ([]byte, e
 	// region for the owner to ask should its copy lag; the owner itself
 	// takes the Local row when its copy is new enough.
 	d := sticky.Route(req, 0, false)
-	rq := &readReq{key: key, kb: kb, ks: ks, def: c.defencesFor(kb), loader: loader, leading: true, minVer: req.MinVersion}
+	rq := c.newReadReq(key, kb, sp, loader)
+	rq.leading, rq.minVer = true, req.MinVersion
 	if d.Action == sticky.Remote {
 		rq.from = d.Region
 	}
