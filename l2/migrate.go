@@ -387,7 +387,8 @@ func inPeers(id string, peers []Peer) bool {
 	return false
 }
 
-// peersRing builds the ring a node builds for peers (nil for none).
+// peersRing builds the ring for peers (nil for none): the node's routing
+// (buildRouting) and the migrator's before/after views share it.
 func peersRing(peers []Peer) (*ring.Ring, error) {
 	if len(peers) == 0 {
 		return nil, nil

@@ -88,13 +88,9 @@ func (n *Node) buildRouting(peers []Peer, old *routing) (*routing, error) {
 	if err := validatePeers(n.cfg.ID, peers); err != nil {
 		return nil, err
 	}
-	nodes := make([]ring.Node, len(peers))
-	for i, p := range peers {
-		nodes[i] = ring.Node{ID: p.ID, Weight: p.Weight}
-	}
-	r, err := ring.New(nodes, ring.Options{})
+	r, err := peersRing(peers)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return nil, err
 	}
 	if len(peers) > 1 {
 		rt.ring = r
