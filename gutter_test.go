@@ -15,15 +15,7 @@ import (
 // startGutter starts a gutter node: a plain L2 node with no peers.
 func startGutter(t *testing.T, clk clock.Clock) *l2.Node {
 	t.Helper()
-	g, err := l2.NewNode(l2.Config{ID: "g1", MaxMemory: 16 << 20, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	return g
+	return startNode(t, l2.Config{ID: "g1", MaxMemory: 16 << 20, Clock: clk})
 }
 
 // waitFills waits for the client's background fills to land.

@@ -84,6 +84,20 @@ func (r *testRegion) restart(i int) {
 	r.nodes[i] = node
 }
 
+// startNode starts a standalone L2 node that the test's cleanup closes.
+func startNode(t testing.TB, cfg l2.Config) *l2.Node {
+	t.Helper()
+	n, err := l2.NewNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
 func (r *testRegion) close() {
 	for _, n := range r.nodes {
 		n.Close()

@@ -38,14 +38,7 @@ func startCPRegion(t *testing.T, size, copies int) *cpRegion {
 	r.watcher = raftmeta.NewWatcher(r.cl)
 	t.Cleanup(func() { r.watcher.Close() })
 	for i := range size {
-		n, err := l2.NewNode(l2.Config{ID: "n" + strconv.Itoa(i+1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
+		n := startNode(t, l2.Config{ID: "n" + strconv.Itoa(i+1)})
 		m, err := n.JoinControlPlane(l2.MetaConfig{Client: r.cl, Region: "r1"})
 		if err != nil {
 			t.Fatal(err)
@@ -71,14 +64,8 @@ func startCPRegion(t *testing.T, size, copies int) *cpRegion {
 // waitApplied waits until every node in nodes has applied epoch (or later).
 func (r *cpRegion) waitApplied(t *testing.T, epoch uint64, nodes []*l2.Node) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
 	for _, n := range nodes {
-		for n.Epoch() < epoch {
-			if time.Now().After(deadline) {
-				t.Fatalf("a node stuck at epoch %d < %d", n.Epoch(), epoch)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, "a node at epoch "+strconv.FormatUint(epoch, 10), func() bool { return n.Epoch() >= epoch })
 	}
 }
 
@@ -99,14 +86,8 @@ func TestFailoverServesFromReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
 	for _, n := range r.nodes {
-		for s := n.ReplicaStats(); s.Applied < s.Enqueued; s = n.ReplicaStats() {
-			if time.Now().After(deadline) {
-				t.Fatalf("replication stuck: %+v", s)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, "replication", func() bool { s := n.ReplicaStats(); return s.Applied >= s.Enqueued })
 	}
 	victim := r.nodes[1].Ring()
 	owned := 0
@@ -130,11 +111,7 @@ func TestFailoverServesFromReplica(t *testing.T) {
 	// The client hears of the epoch through its own watcher callback, which
 	// may run just after Wait returns; a read sent on the old ring would go
 	// to the dead node and take the degraded path to the origin.
-	for deadline := time.Now().Add(10 * time.Second); r.client.topo.Load().epoch < top.Epoch; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("client stuck at epoch %d < %d", r.client.topo.Load().epoch, top.Epoch)
-		}
-	}
+	waitFor(t, "the client at the new epoch", func() bool { return r.client.topo.Load().epoch >= top.Epoch })
 
 	var loads atomic.Int64
 	origin := LoaderFunc(func(ctx context.Context, key string) ([]byte, error) {
@@ -167,14 +144,7 @@ func TestMovedRetriesAtTheOwner(t *testing.T) {
 	var nodes []*l2.Node
 	var old []Node
 	for i := range 3 {
-		n, err := l2.NewNode(l2.Config{ID: "n" + strconv.Itoa(i+1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
+		n := startNode(t, l2.Config{ID: "n" + strconv.Itoa(i+1)})
 		nodes = append(nodes, n)
 		old = append(old, Node{ID: "n" + strconv.Itoa(i+1), Addr: n.Addr()})
 	}
