@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -40,11 +41,7 @@ func ctlRebalance(w io.Writer, r *raftmeta.Rebalance) {
 	if len(r.Nodes) == 0 {
 		return
 	}
-	ids := make([]string, 0, len(r.Nodes))
-	for id := range r.Nodes {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := slices.Sorted(maps.Keys(r.Nodes))
 	rows := make([][]string, 0, len(ids))
 	for _, id := range ids {
 		n := r.Nodes[id]

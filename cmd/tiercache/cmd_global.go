@@ -71,11 +71,49 @@ func (f *fedTLSFlags) load(metaCA string) (ca, cert, key []byte, err error) {
 	return out[0], out[1], out[2], nil
 }
 
-// fedTimeouts notice a dead peer in 3 s and redial within a second, so a
-// restarted process is found again quickly on a LAN or loopback.
-func fedTimeouts(c *federation.Config) {
-	c.KeepAlive, c.IdleTimeout = 500*time.Millisecond, 3*time.Second
-	c.BackoffMin, c.BackoffMax = 50*time.Millisecond, time.Second
+// openFederation opens the process's federation endpoint. Its timeouts
+// notice a dead peer in 3 s and redial within a second, so a restarted
+// process is found again quickly on a LAN or loopback; with wan (a
+// deployment file's profile) its socket sends through the simulated WAN.
+func openFederation(cfg federation.Config, wan *regions.HostWAN) (*federation.Endpoint, error) {
+	cfg.KeepAlive, cfg.IdleTimeout = 500*time.Millisecond, 3*time.Second
+	cfg.BackoffMin, cfg.BackoffMax = 50*time.Millisecond, time.Second
+	if wan != nil {
+		pc, err := wan.Listen(cfg.ListenAddr)
+		if err != nil {
+			return nil, fmt.Errorf("--fed-listen: %w", err)
+		}
+		cfg.PacketConn = pc
+	}
+	ep, err := federation.New(cfg)
+	if err != nil && cfg.PacketConn != nil {
+		_ = cfg.PacketConn.Close()
+	}
+	return ep, err
+}
+
+// fromDeployment fills what `node` and `global` take alike from process id
+// (of region) in deployment d: the control plane's addresses, the metrics
+// address and password unless given on the command line, the control
+// plane and federation certificates (plain TCP when d has none). It
+// returns the simulated WAN the process's federation socket sends through:
+// other regions are other processes, each delaying what it sends by the
+// profile's one-way delay, so a round trip sees the profile's RTT.
+func fromDeployment(d *regions.Deployment, id, region, metrics string, meta, metricsAddr, password *string, metaTLS *metaTLSFlags, fedTLS *fedTLSFlags) (*regions.HostWAN, error) {
+	*meta = strings.Join(d.MetaAddrs(), ",")
+	if *metricsAddr == "" {
+		*metricsAddr = metrics
+	}
+	if metaTLS.fromDeployment(d, id) {
+		fedTLS.fromDir(d.TLSDir, region)
+	}
+	if *password == "" {
+		var err error
+		if *password, err = d.Password(); err != nil {
+			return nil, err
+		}
+	}
+	return regions.NewHostWAN(d.Profile, region, d.RegionOfAddr, regions.WANConfig{})
 }
 
 func runGlobal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -118,25 +156,8 @@ func runGlobal(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if !ok {
 			return fmt.Errorf("%w: deployment %q has no gateway %q", errUsage, d.Name, *id)
 		}
-		*region, *listen, *meta = gw.Region, gw.FederationAddr, strings.Join(d.MetaAddrs(), ",")
-		if *metricsAddr == "" {
-			*metricsAddr = gw.MetricsAddr
-		}
-		if files, ok := d.TLS(*id); ok {
-			metaTLS.ca, metaTLS.cert, metaTLS.key = files.CA, files.Cert, files.Key
-			fedTLS.fromDir(d.TLSDir, gw.Region)
-		} else {
-			metaTLS.insecure = true
-		}
-		if *password == "" {
-			if *password, err = d.Password(); err != nil {
-				return err
-			}
-		}
-		// Other regions' gateways are other processes: each delays what
-		// it sends by the profile's one-way delay, so a round trip sees
-		// the profile's RTT.
-		if wan, err = regions.NewHostWAN(d.Profile, gw.Region, d.RegionOfAddr, regions.WANConfig{}); err != nil {
+		*region, *listen = gw.Region, gw.FederationAddr
+		if wan, err = fromDeployment(d, *id, gw.Region, gw.MetricsAddr, meta, metricsAddr, password, &metaTLS, &fedTLS); err != nil {
 			return err
 		}
 	}
@@ -169,19 +190,9 @@ func runGlobal(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer srv.Close()
-	cfg := federation.Config{Region: *region, CAPEM: fedCA, CertPEM: fedCert, KeyPEM: fedKey, ListenAddr: *listen,
-		Replica: srv, Source: node, Logger: logger}
-	fedTimeouts(&cfg)
-	if wan != nil {
-		if cfg.PacketConn, err = wan.Listen(*listen); err != nil {
-			return fmt.Errorf("--fed-listen: %w", err)
-		}
-	}
-	ep, err := federation.New(cfg)
+	ep, err := openFederation(federation.Config{Region: *region, CAPEM: fedCA, CertPEM: fedCert, KeyPEM: fedKey, ListenAddr: *listen,
+		Replica: srv, Source: node, Logger: logger}, wan)
 	if err != nil {
-		if cfg.PacketConn != nil {
-			_ = cfg.PacketConn.Close()
-		}
 		return err
 	}
 	defer ep.Close() // before srv and node: no Apply runs on a closed node
@@ -224,23 +235,7 @@ func runGlobal(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	if *metricsAddr != "" {
 		register := func(m metric.Meter) (func() error, error) {
-			var undo []func() error
-			for _, r := range []func(metric.Meter) (func() error, error){node.RegisterMetrics, ep.RegisterMetrics, srv.Client().RegisterMetrics, srv.RegisterMetrics} {
-				u, err := r(m)
-				if err != nil {
-					for _, f := range undo {
-						_ = f()
-					}
-					return nil, err
-				}
-				undo = append(undo, u)
-			}
-			return func() error {
-				for _, f := range undo {
-					_ = f()
-				}
-				return nil
-			}, nil
+			return registerAll(m, node.RegisterMetrics, ep.RegisterMetrics, srv.Client().RegisterMetrics, srv.RegisterMetrics)
 		}
 		addr, stop, err := serveMetrics(*metricsAddr, "tiercache/l3", register)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tiercache/tiercache/raftmeta"
+	"github.com/tiercache/tiercache/regions"
 )
 
 func init() {
@@ -30,6 +31,18 @@ func (f *metaTLSFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.cert, "cert", f.cert, "this process's certificate (PEM)")
 	fs.StringVar(&f.key, "key", f.key, "this process's private key (PEM)")
 	fs.BoolVar(&f.insecure, "insecure", f.insecure, "plain TCP without authentication (loopback addresses only)")
+}
+
+// fromDeployment takes the certificates deployment d gives process id, or
+// plain TCP when d has none; it reports whether d has them.
+func (f *metaTLSFlags) fromDeployment(d *regions.Deployment, id string) bool {
+	files, ok := d.TLS(id)
+	if !ok {
+		f.insecure = true
+		return false
+	}
+	f.ca, f.cert, f.key = files.CA, files.Cert, files.Key
+	return true
 }
 
 // load reads the three PEM files, or none when insecure.

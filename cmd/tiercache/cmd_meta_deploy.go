@@ -63,11 +63,6 @@ func metaFromDeployment(fs *flag.FlagSet, spec, tlsDir string, cfg *raftmeta.Con
 		override.TLSDir = tlsDir
 		d = &override
 	}
-	files, ok := d.TLS(m.ID)
-	if !ok {
-		tf.insecure = true
-		return nil
-	}
-	tf.ca, tf.cert, tf.key = files.CA, files.Cert, files.Key
+	tf.fromDeployment(d, m.ID)
 	return nil
 }

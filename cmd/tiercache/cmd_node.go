@@ -167,18 +167,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *metricsAddr != "" {
 		register := func(m metric.Meter) (func() error, error) {
-			unregister, err := node.RegisterMetrics(m, *region)
-			if err != nil || fedEP == nil {
-				return unregister, err
+			regs := []registrar{func(m metric.Meter) (func() error, error) { return node.RegisterMetrics(m, *region) }}
+			if fedEP != nil {
+				// The node's change streams to the gateways: replication
+				// lag per link is measured here, at the sender.
+				regs = append(regs, fedEP.RegisterMetrics)
 			}
-			// The node's change streams to the gateways: replication
-			// lag per link is measured here, at the sender.
-			unregisterFed, err := fedEP.RegisterMetrics(m)
-			if err != nil {
-				_ = unregister()
-				return nil, err
-			}
-			return func() error { _ = unregisterFed(); return unregister() }, nil
+			return registerAll(m, regs...)
 		}
 		addr, stop, err := serveMetrics(*metricsAddr, "tiercache/l2", register)
 		if err != nil {
@@ -208,22 +203,8 @@ func nodeFromDeployment(spec, id string, listen, region, meta, metricsAddr, requ
 	if !ok {
 		return nil, fmt.Errorf("%w: deployment %q has no L2 node %q", errUsage, d.Name, id)
 	}
-	*listen, *region, *meta = n.RESPAddr, n.Region, strings.Join(d.MetaAddrs(), ",")
-	if *metricsAddr == "" {
-		*metricsAddr = n.MetricsAddr
-	}
-	if files, ok := d.TLS(id); ok {
-		metaTLS.ca, metaTLS.cert, metaTLS.key = files.CA, files.Cert, files.Key
-		fedTLS.fromDir(d.TLSDir, n.Region)
-	} else {
-		metaTLS.insecure = true
-	}
-	if *requirePass == "" {
-		if *requirePass, err = d.Password(); err != nil {
-			return nil, err
-		}
-	}
-	return regions.NewHostWAN(d.Profile, n.Region, d.RegionOfAddr, regions.WANConfig{})
+	*listen, *region = n.RESPAddr, n.Region
+	return fromDeployment(d, id, n.Region, n.MetricsAddr, meta, metricsAddr, requirePass, metaTLS, fedTLS)
 }
 
 // nodeGlobal makes the node's own federation endpoint, with the region's
@@ -237,18 +218,7 @@ func nodeGlobal(region, listen string, fedTLS *fedTLSFlags, metaCA string, wan *
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	cfg := federation.Config{Region: region, CAPEM: ca, CertPEM: cert, KeyPEM: key, ListenAddr: listen}
-	fedTimeouts(&cfg)
-	if wan != nil {
-		if cfg.PacketConn, err = wan.Listen(listen); err != nil {
-			return nil, fmt.Errorf("--fed-listen: %w", err)
-		}
-	}
-	ep, err := federation.New(cfg)
-	if err != nil && cfg.PacketConn != nil {
-		_ = cfg.PacketConn.Close()
-	}
-	return ep, err
+	return openFederation(federation.Config{Region: region, CAPEM: ca, CertPEM: cert, KeyPEM: key, ListenAddr: listen}, wan)
 }
 
 // joinMeta registers node with the control plane and makes it follow the

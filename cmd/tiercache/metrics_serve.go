@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -55,4 +56,30 @@ func serveMetrics(addr, scope string, register func(metric.Meter) (func() error,
 		unregister()
 		tel.Close()
 	}, nil
+}
+
+// registrar adds a component's instruments to a meter; the func it returns
+// removes them.
+type registrar = func(metric.Meter) (func() error, error)
+
+// registerAll registers every component on m, as one registration for
+// serveMetrics: if one fails, those already registered are removed.
+func registerAll(m metric.Meter, regs ...registrar) (func() error, error) {
+	var undo []func() error
+	unregister := func() error {
+		var errs []error
+		for _, u := range undo {
+			errs = append(errs, u())
+		}
+		return errors.Join(errs...)
+	}
+	for _, r := range regs {
+		u, err := r(m)
+		if err != nil {
+			_ = unregister()
+			return nil, err
+		}
+		undo = append(undo, u)
+	}
+	return unregister, nil
 }
