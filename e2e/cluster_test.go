@@ -72,29 +72,53 @@ type cluster struct {
 	nodeAt  map[string]string // node id -> RESP address
 }
 
-// buildBinary compiles cmd/tiercache once into dir: the processes under
-// test are the binary an operator ships, not the packages linked into the
-// test.
-func buildBinary(t testing.TB, dir string) string {
+// tiercacheBin is the binary the tests run, built by the first test that
+// needs it; TestMain removes its directory.
+var tiercacheBin struct {
+	once      sync.Once
+	dir, path string
+	skip      string // why the tests cannot build it
+	err       error
+}
+
+// buildBinary compiles cmd/tiercache once per test run and returns its
+// path: the processes under test are the binary an operator ships, not
+// the packages linked into the test.
+func buildBinary(t testing.TB) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool on PATH to build the binary")
+	b := &tiercacheBin
+	b.once.Do(func() {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			b.skip = "no go tool on PATH to build the binary"
+			return
+		}
+		if b.dir, err = os.MkdirTemp("", "tiercache-e2e-"); err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(b.dir, "tiercache")
+		start := time.Now()
+		cmd := exec.Command(goBin, "build", "-o", b.path, "github.com/tiercache/tiercache/cmd/tiercache")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %w\n%s", err, out)
+			return
+		}
+		t.Logf("built %s in %v", b.path, time.Since(start).Round(time.Millisecond))
+	})
+	if b.skip != "" {
+		t.Skip(b.skip)
 	}
-	bin := filepath.Join(dir, "tiercache")
-	start := time.Now()
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/tiercache/tiercache/cmd/tiercache")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	t.Logf("built %s in %v", bin, time.Since(start).Round(time.Millisecond))
-	return bin
+	return b.path
 }
 
 func newCluster(t testing.TB) *cluster {
 	dir := t.TempDir()
 	c := &cluster{
-		t: t, dir: dir, bin: buildBinary(t, dir), pki: filepath.Join(dir, "pki"),
+		t: t, dir: dir, bin: buildBinary(t), pki: filepath.Join(dir, "pki"),
 		members: map[string]*proc{}, api: map[string]string{},
 		nodes: map[string]*proc{}, nodeAt: map[string]string{},
 	}

@@ -45,7 +45,7 @@ func TestLocalFederationScript(t *testing.T) {
 		t.Skipf("local-3's fixed ports: %v", err)
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	script, err := filepath.Abs("../scripts/local-federation.sh")
 	if err != nil {
 		t.Fatal(err)

@@ -221,15 +221,5 @@ func TestMetaCommandRunsFromDeployment(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("metrics: %s", resp.Status)
 	}
-	cancel()
-	for range 2 {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("member exited with %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("member did not stop on cancel")
-		}
-	}
+	cancelAndWait(t, cancel, done, 2, "member", 20*time.Second)
 }

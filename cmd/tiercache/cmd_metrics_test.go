@@ -96,15 +96,7 @@ func TestNodeCommandServesMetrics(t *testing.T) {
 		t.Fatalf("hits %v after 5 GETs of a stored key", v)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("node exited with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("node did not stop on cancel")
-	}
+	cancelAndWait(t, cancel, done, 1, "node", 10*time.Second)
 	if c, err := net.DialTimeout("tcp", strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/metrics"), time.Second); err == nil {
 		c.Close()
 		t.Fatal("metrics endpoint still listening after shutdown")
@@ -140,13 +132,5 @@ func TestMetaCommandServesMetrics(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("meta exited with %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("meta did not stop on cancel")
-	}
+	cancelAndWait(t, cancel, done, 1, "meta", 15*time.Second)
 }

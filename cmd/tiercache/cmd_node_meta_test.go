@@ -36,15 +36,7 @@ func TestNodeCommandJoinsControlPlane(t *testing.T) {
 	if n, _ := top.Node("n7"); n.Region != "eu" || n.Tier != raftmeta.TierL2 || n.Address == "" {
 		t.Fatalf("registered as %+v", n)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("node exited with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("node did not stop on cancel")
-	}
+	cancelAndWait(t, cancel, done, 1, "node", 10*time.Second)
 	if err := runNode(context.Background(), []string{"--listen", "127.0.0.1:0", "--region", "eu"}, io.Discard, io.Discard); err == nil {
 		t.Fatal("a region name without --meta was accepted")
 	}

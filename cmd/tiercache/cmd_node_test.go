@@ -78,15 +78,7 @@ func TestNodeCommandServesAndStops(t *testing.T) {
 		t.Fatalf("reply %q %v", got, err)
 	}
 	nc.Close()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("node exited with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("node did not stop on cancel")
-	}
+	cancelAndWait(t, cancel, done, 1, "node", 10*time.Second)
 }
 
 func TestNodeCommandRejectsBadFlags(t *testing.T) {
