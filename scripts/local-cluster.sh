@@ -54,17 +54,7 @@ if [[ ! -f $pki/ca.pem ]]; then
 	"$bin" ctl certs --out "$pki" m1=server m2=server m3=server n1=node n2=node n3=node ops=admin app=client >/dev/null
 fi
 
-trap 'echo; stop_all; exit 0' INT TERM
-: >"$pidfile"
-
-# start NAME ARGS...: one process in the background, logs to logs/NAME.log.
-start() {
-	local name=$1
-	shift
-	"$bin" "$@" >"$work/logs/$name.log" 2>&1 &
-	echo $! >>"$pidfile"
-}
-
+begin_processes
 for i in 1 2 3; do
 	args=(meta --id "m$i" --raft "127.0.0.1:$((raft0 + i - 1))" --http "127.0.0.1:$((http0 + i - 1))"
 		--data "$work/m$i" --lease "$lease"
@@ -85,26 +75,8 @@ for i in 1 2 3; do
 		--ca "$pki/ca.pem" --cert "$pki/n$i.pem" --key "$pki/n$i-key.pem"
 done
 
-# Wait until the topology lists all three nodes up, bounded: a process that
-# failed to start shows in its log, not as a hang.
 echo "waiting for the 3 nodes to be up in region $region"
-deadline=$((SECONDS + 60))
-until [[ $(ctl --timeout 2s nodes 2>/dev/null | awk -v r="$region" '$2 == r && $4 == "up"' | wc -l) -eq 3 ]]; do
-	for p in $(cat "$pidfile"); do
-		if ! kill -0 "$p" 2>/dev/null; then
-			echo "process $p exited; see $work/logs/*.log" >&2
-			tail -n 5 "$work"/logs/*.log >&2
-			stop_all
-			exit 1
-		fi
-	done
-	if ((SECONDS > deadline)); then
-		echo "nodes not up within 60s; see $work/logs/*.log" >&2
-		stop_all
-		exit 1
-	fi
-	sleep 0.2
-done
+wait_up 3 60 "$region"
 
 ctl topology
 cat <<EOF
@@ -123,11 +95,4 @@ tiercache region "$region" is up (work dir $work).
 logs: $work/logs/   stop: Ctrl-C here, or $0 stop
 EOF
 
-# Stay in the foreground so Ctrl-C reaches the trap (bash runs it as soon
-# as the wait is interrupted). A process that dies is not fatal: killing a
-# node is a thing to try here. '$0 stop' from elsewhere removes the pid
-# file, which ends this loop.
-while [[ -f $pidfile ]]; do
-	sleep 1 &
-	wait $! || true
-done
+stay_foreground

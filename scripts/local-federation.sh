@@ -61,16 +61,7 @@ if [[ ! -f $pki/ca.pem ]]; then
 	"$bin" ctl certs --out "$pki" "${certs[@]}" >/dev/null
 fi
 
-trap 'echo; stop_all; exit 0' INT TERM
-: >"$pidfile"
-
-start() {
-	local name=$1
-	shift
-	"$bin" "$@" >"$work/logs/$name.log" 2>&1 &
-	echo $! >>"$pidfile"
-}
-
+begin_processes
 for i in 1 2 3; do
 	start "meta-$i" meta --deploy "$deploy" --id "meta-$i" --data "$work/meta-$i"
 done
@@ -82,23 +73,7 @@ for r in "${regions[@]}"; do
 done
 
 echo "waiting for 9 L2 nodes and 3 gateways to be up"
-deadline=$((SECONDS + 90))
-until [[ $(ctl --timeout 2s nodes 2>/dev/null | awk '$4 == "up"' | wc -l) -eq 12 ]]; do
-	for p in $(cat "$pidfile"); do
-		if ! kill -0 "$p" 2>/dev/null; then
-			echo "process $p exited; see $work/logs/*.log" >&2
-			tail -n 5 "$work"/logs/*.log >&2
-			stop_all
-			exit 1
-		fi
-	done
-	if ((SECONDS > deadline)); then
-		echo "nodes not up within 90s; see $work/logs/*.log" >&2
-		stop_all
-		exit 1
-	fi
-	sleep 0.5
-done
+wait_up 12 90
 
 ctl nodes
 cat <<EOF
@@ -119,10 +94,4 @@ the local-3 federation is up (work dir $work, password in TIERCACHE_REQUIREPASS=
 logs: $work/logs/   stop: Ctrl-C here, or $0 stop
 EOF
 
-# Stay in the foreground so Ctrl-C reaches the trap; '$0 stop' from
-# elsewhere removes the pid file, which ends this loop. A process that dies
-# is not fatal: killing a node or a gateway is a thing to try here.
-while [[ -f $pidfile ]]; do
-	sleep 1 &
-	wait $! || true
-done
+stay_foreground

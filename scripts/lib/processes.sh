@@ -1,6 +1,8 @@
 # processes.sh: what the local-*.sh scripts share to run tiercache processes
 # on loopback: the operator's ctl, stopping from a pid file, refusing to
-# start over a running set, a fresh work dir, the binary. Sourced, not run.
+# start over a running set, a fresh work dir, the binary, starting the
+# processes, waiting for their nodes, staying in the foreground. Sourced,
+# not run.
 # The caller sets: repo, work, bin, pki, pidfile, members, and what (a noun
 # for messages: "cluster", "federation").
 
@@ -75,4 +77,56 @@ get_binary() {
 		echo "building $bin"
 		(cd "$repo" && go build -o "$bin" ./cmd/tiercache)
 	fi
+}
+
+# begin_processes starts an empty pid file and stops what it lists on
+# Ctrl-C or SIGTERM.
+begin_processes() {
+	trap 'echo; stop_all; exit 0' INT TERM
+	: >"$pidfile"
+}
+
+# start NAME ARGS...: one process in the background, logs to logs/NAME.log.
+start() {
+	local name=$1
+	shift
+	"$bin" "$@" >"$work/logs/$name.log" 2>&1 &
+	echo $! >>"$pidfile"
+}
+
+# wait_up COUNT TIMEOUT [REGION] waits until the topology lists COUNT nodes
+# up (in REGION, when given), bounded: a process that failed to start
+# shows in its log, not as a hang. On an exit or the timeout it stops the
+# rest and exits 1.
+wait_up() {
+	local count=$1 timeout=$2 region=${3:-}
+	local deadline=$((SECONDS + timeout)) p
+	until [[ $(ctl --timeout 2s nodes 2>/dev/null | awk -v r="$region" '(r == "" || $2 == r) && $4 == "up"' | wc -l) -eq $count ]]; do
+		for p in $(cat "$pidfile"); do
+			if ! kill -0 "$p" 2>/dev/null; then
+				echo "process $p exited; see $work/logs/*.log" >&2
+				tail -n 5 "$work"/logs/*.log >&2
+				stop_all
+				exit 1
+			fi
+		done
+		if ((SECONDS > deadline)); then
+			echo "nodes not up within ${timeout}s; see $work/logs/*.log" >&2
+			stop_all
+			exit 1
+		fi
+		sleep 0.3
+	done
+}
+
+# stay_foreground returns once the pid file is gone. Staying in the
+# foreground lets Ctrl-C reach the trap (bash runs it as soon as the wait
+# is interrupted); '$0 stop' from elsewhere removes the pid file, which
+# ends the loop. A process that dies is not fatal: killing a node is a
+# thing to try.
+stay_foreground() {
+	while [[ -f $pidfile ]]; do
+		sleep 1 &
+		wait $! || true
+	done
 }
