@@ -164,9 +164,16 @@ func (r *degradedRun) add(o *degradedRun) {
 	}
 	r.loads, r.beforeLoads = r.loads+o.loads, r.beforeLoads+o.beforeLoads
 	r.window, r.before = r.window+o.window, r.before+o.before
-	g := &r.gutter
-	g.Hits, g.Fills, g.Fallbacks = g.Hits+o.gutter.Hits, g.Fills+o.gutter.Fills, g.Fallbacks+o.gutter.Fallbacks
-	g.Deletes, g.DelFailures = g.Deletes+o.gutter.Deletes, g.DelFailures+o.gutter.DelFailures
+	addGutterStats(&r.gutter, o.gutter)
+}
+
+// addGutterStats sums g into dst.
+func addGutterStats(dst *tiercache.GutterStats, g tiercache.GutterStats) {
+	dst.Hits += g.Hits
+	dst.Fills += g.Fills
+	dst.Fallbacks += g.Fallbacks
+	dst.Deletes += g.Deletes
+	dst.DelFailures += g.DelFailures
 }
 
 // versionedOrigin is the database: each key's committed version, and the
@@ -291,7 +298,10 @@ func degradedOnce(ctx context.Context, cfg degradedCfg, mode tiercache.DegradedM
 			v, err := c.Get(rctx, keys[i], origin)
 			took := time.Since(start)
 			cancel()
-			if p == phaseWarm || lctx.Err() != nil {
+			// Only the baseline and the outage are tallied: a read that
+			// began after the window closed (phaseDone, before the load
+			// stops) has no row.
+			if (p != phaseBefore && p != phaseOutage) || lctx.Err() != nil {
 				return
 			}
 			t := &tallies[w][p]
@@ -399,12 +409,7 @@ func degradedOnce(ctx context.Context, cfg degradedCfg, mode tiercache.DegradedM
 	out.survBefore = Ratio(s1-s0, float64(readsBefore))
 	out.survDuring = Ratio(s2-s1, float64(out.reads))
 	for _, c := range clients {
-		g := c.GutterStats()
-		out.gutter.Hits += g.Hits
-		out.gutter.Fills += g.Fills
-		out.gutter.Fallbacks += g.Fallbacks
-		out.gutter.Deletes += g.Deletes
-		out.gutter.DelFailures += g.DelFailures
+		addGutterStats(&out.gutter, c.GutterStats())
 	}
 	return out, nil
 }
