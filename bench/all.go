@@ -141,7 +141,7 @@ func RunAll(ctx context.Context, o AllOptions) (*Report, error) {
 			rep.Failed++
 		}
 		rep.Scenarios = append(rep.Scenarios, sr)
-		st.end(sr, headline(sr))
+		st.end(headline(sr))
 		if ctx.Err() != nil { // Ctrl-C: report what was measured, then stop
 			break
 		}

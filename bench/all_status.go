@@ -71,7 +71,7 @@ func (s *statusLine) begin(i int, name string) {
 }
 
 // end shows the scenario's outcome; off a terminal it is its own line.
-func (s *statusLine) end(sr ScenarioReport, headline string) {
+func (s *statusLine) end(headline string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.last = headline

@@ -77,23 +77,21 @@ func runFailover(ctx context.Context, o Options) (*Result, error) {
 			Percentile(r.recovery, 100).Round(time.Millisecond), r.errors, r.requests, r.lost)
 		recov = append(recov, r.recovery...)
 		reqs, errs, lost, hung = reqs+r.requests, errs+r.errors, lost+r.lost, hung+r.hung
-		res.Series["marked_down_ms"] = append(res.Series["marked_down_ms"], ms(r.markedDown))
+		res.Series["marked_down_ms"] = append(res.Series["marked_down_ms"], Millis(r.markedDown))
 		if run == 0 { // the report plots one run's timeline
 			res.Series["timeline_s"], res.Series["hit_ratio"], res.Series["error_share"] = r.timeline, r.hitRatio, r.errShare
 		}
 	}
-	res.Figures["recovery_p50_ms"] = ms(Percentile(recov, 50))
-	res.Figures["recovery_p99_ms"] = ms(Percentile(recov, 99))
+	res.Figures["recovery_p50_ms"] = Millis(Percentile(recov, 50))
+	res.Figures["recovery_p99_ms"] = Millis(Percentile(recov, 99))
 	res.Figures["client_error_share"] = Ratio(float64(errs), float64(reqs))
 	res.Figures["acked_writes_lost"] = float64(lost)
 	res.Figures["hung_requests"] = float64(hung)
-	res.Figures["lease_timeout_ms"] = ms(cfg.lease)
-	res.Figures["recovery_target_ms"] = ms(cfg.lease + time.Second)
+	res.Figures["lease_timeout_ms"] = Millis(cfg.lease)
+	res.Figures["recovery_target_ms"] = Millis(cfg.lease + time.Second)
 	res.Notes["setup"] = fmt.Sprintf("3 L2 nodes, replicas 2, 1 raftmeta member; %d keys, %d readers, %d writers, %v deadline", cfg.keys, cfg.readers, cfg.writers, cfg.deadline)
 	return res, nil
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // failoverRun is what one run measured.
 type failoverRun struct {
@@ -257,6 +255,7 @@ func failoverOnce(ctx context.Context, cfg failoverCfg, run int) (*failoverRun, 
 	var after atomic.Bool // counting starts at the kill
 	var killedAt atomic.Int64
 	var all, allErrs, gets atomic.Int64 // for the timeline, before the kill too
+	killed := make(chan struct{})       // closed at the kill: the probes start
 	do := func(f func(ctx context.Context) error) error {
 		rctx, cancel := context.WithTimeout(ctx, cfg.deadline)
 		start := time.Now()
@@ -317,11 +316,12 @@ func failoverOnce(ctx context.Context, cfg failoverCfg, run int) (*failoverRun, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			select {
+			case <-killed:
+			case <-lctx.Done():
+				return
+			}
 			for lctx.Err() == nil {
-				if !after.Load() {
-					time.Sleep(time.Millisecond)
-					continue
-				}
 				var v []byte
 				err := do(func(ctx context.Context) (err error) { v, err = c.Get(ctx, k, origin); gets.Add(1); return err })
 				if err == nil && string(v) != string(originValue) {
@@ -376,6 +376,7 @@ func failoverOnce(ctx context.Context, cfg failoverCfg, run int) (*failoverRun, 
 	time.Sleep(cfg.settle) // load running before the kill
 	killedAt.Store(time.Now().UnixNano())
 	after.Store(true)
+	close(killed)
 	b.kill(victimIdx)
 	limit := cfg.lease + 10*time.Second
 	wctx, cancel := context.WithTimeout(ctx, limit)

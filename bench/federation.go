@@ -78,7 +78,7 @@ func runFederation(ctx context.Context, o Options) (*Result, error) {
 	}
 	// The regions' certificates, kept so the TCP peer presents the same.
 	certs := map[string][3][]byte{}
-	d, err := federated.Start(federated.Options{L2Nodes: 1, Seed: fedSeed, Configure: func(region string, cfg *federation.Config) {
+	d, err := startFederated(ctx, federated.Options{L2Nodes: 1, Seed: fedSeed, Configure: func(region string, cfg *federation.Config) {
 		certs[region] = [3][]byte{cfg.CAPEM, cfg.CertPEM, cfg.KeyPEM}
 		// Production timeouts, not the assembly's test-friendly ones.
 		cfg.KeepAlive, cfg.IdleTimeout, cfg.HandshakeTimeout, cfg.BackoffMin, cfg.BackoffMax = 0, 0, 0, 0, 0
@@ -87,11 +87,6 @@ func runFederation(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer d.Close()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := d.WaitConnected(wctx); err != nil {
-		return nil, err
-	}
 	fo.link, _ = d.WAN.Profile().Link(fedFrom, fedTo) // local-3 has it
 	for _, r := range d.Regions() {
 		r.Endpoint.Handle(fedEchoKind, federation.HandlerFunc(func(_ context.Context, req []byte) ([]byte, error) { return echoReply(req) }))

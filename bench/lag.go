@@ -35,16 +35,11 @@ func runLag(ctx context.Context, o Options) (*Result, error) {
 		*rate, *dur = 100, 1500*time.Millisecond
 	}
 	ks := &keyspace.Table{Default: keyspace.Settings{TTL: time.Minute, L1: keyspace.L1Off}}
-	d, err := federated.Start(federated.Options{Keyspaces: ks})
+	d, err := startFederated(ctx, federated.Options{Keyspaces: ks})
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := d.WaitConnected(wctx); err != nil {
-		return nil, err
-	}
 	// The lag curve: each link's p99 (over its recent changes) sampled
 	// while the regions write, for the report's plot.
 	curve := map[string][]float64{}
@@ -95,9 +90,13 @@ func runLag(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	// The delivery wait has its own deadline, after the writes: a long
+	// -duration must not eat into it.
+	dctx, cancelDelivery := context.WithTimeout(ctx, connectTimeout)
+	defer cancelDelivery()
 	for _, r := range d.Regions() {
 		for _, l := range r.Endpoint.Links() {
-			if err := l.WaitDelivered(wctx, l.Stats().Enqueued); err != nil {
+			if err := l.WaitDelivered(dctx, l.Stats().Enqueued); err != nil {
 				return nil, fmt.Errorf("%s→%s: %w", r.Name, l.Region(), err)
 			}
 		}
@@ -151,13 +150,4 @@ func steadyWrites(ctx context.Context, c *tiercache.Client, region string, rate 
 			return fmt.Errorf("write in %s: %w", region, err)
 		}
 	}
-}
-
-// regionClient is a tier client of one region's L2 nodes.
-func regionClient(r *federated.Region, ks *keyspace.Table) (*tiercache.Client, error) {
-	var nodes []tiercache.Node
-	for _, p := range r.Peers() {
-		nodes = append(nodes, tiercache.Node{ID: p.ID, Addr: p.Addr})
-	}
-	return tiercache.New(tiercache.Config{Nodes: nodes, Keyspaces: ks})
 }

@@ -38,16 +38,11 @@ func runPartition(ctx context.Context, o Options) (*Result, error) {
 		*cut, *keys = time.Second, 50
 	}
 	ks := &keyspace.Table{Default: keyspace.Settings{TTL: time.Minute, L1: keyspace.L1Off, EarlyRefresh: -1}}
-	d, err := federated.Start(federated.Options{Keyspaces: ks})
+	d, err := startFederated(ctx, federated.Options{Keyspaces: ks})
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := d.WaitConnected(wctx); err != nil {
-		return nil, err
-	}
 	var db sync.Map // the origin: key -> value, deletedValue once invalidated
 	origin := tiercache.LoaderFunc(func(_ context.Context, key string) ([]byte, error) {
 		v, _ := db.Load(key)
@@ -66,14 +61,14 @@ func runPartition(ctx context.Context, o Options) (*Result, error) {
 		defer c.Close()
 		clients[r.Name] = c
 	}
-	wctx2, stop := context.WithCancel(ctx)
+	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make(chan error, len(clients))
 	for name, c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- commitAndWrite(wctx2, c, &db, name, *rate, *keys)
+			errs <- commitAndWrite(wctx, c, &db, name, *rate, *keys)
 		}()
 	}
 	time.Sleep(*cut / 4)

@@ -1,20 +1,11 @@
 package bench
 
-import (
-	"context"
-	"testing"
-)
+import "testing"
 
 // TestRebalanceQuick is the CI smoke test of `tiercache bench rebalance
 // --quick`: it runs and reports its figures. Targets are for full runs.
 func TestRebalanceQuick(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts 12 nodes")
-	}
-	res, err := rebalanceScenario().Run(context.Background(), Options{Quick: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runQuick(t, "rebalance")
 	for _, f := range []string{"keys_moved_over_ideal", "origin_peak_over_steady_naive", "origin_peak_over_steady_tiercache"} {
 		if _, ok := res.Figures[f]; !ok {
 			t.Fatalf("figure %s missing: %v", f, res.Figures)

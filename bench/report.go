@@ -59,9 +59,10 @@ func WriteReport(rep *Report, dir string, ro RenderOptions) error {
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(ReportMarkdown(rep, plots, ro)), 0o644)
 }
 
-// dropNonFinite removes NaN and infinite figures and series points, which
-// JSON cannot carry, and says so in the notes: a figure divided by zero
-// samples shows as not measured rather than failing the whole report.
+// dropNonFinite removes NaN and infinite figures, which JSON cannot carry,
+// and says so in the notes (a figure divided by zero samples shows as not
+// measured rather than failing the whole report); such series points
+// become 0.
 func dropNonFinite(r *Result) {
 	if r == nil {
 		return
@@ -76,13 +77,12 @@ func dropNonFinite(r *Result) {
 			r.Notes["dropped_"+k] = fmt.Sprintf("figure was %v (no samples)", v)
 		}
 	}
-	for k, s := range r.Series {
+	for _, s := range r.Series {
 		for i, v := range s {
 			if bad(v) {
 				s[i] = 0
 			}
 		}
-		r.Series[k] = s
 	}
 }
 

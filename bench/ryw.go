@@ -48,28 +48,19 @@ func runRYW(ctx context.Context, o Options) (*Result, error) {
 	if o.Quick {
 		*trials, *workers = 300, 32
 	}
-	d, err := federated.Start(federated.Options{Keyspaces: rywKS})
+	d, err := startFederated(ctx, federated.Options{Keyspaces: rywKS})
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := d.WaitConnected(wctx); err != nil {
-		return nil, err
-	}
 	regs := d.Regions()
 	key := []byte("ryw-bench-signing-key-0123456789")
 	clients := make([]*tiercache.Client, len(regs))
 	for i, r := range regs {
-		var nodes []tiercache.Node
-		for _, p := range r.Peers() {
-			nodes = append(nodes, tiercache.Node{ID: p.ID, Addr: p.Addr})
-		}
 		// A sticky read that goes to the writer's region holds its
 		// connection for the WAN trip: size the pool to the users, or
 		// plain reads queue behind it and the comparison measures the pool.
-		c, err := tiercache.New(tiercache.Config{Nodes: nodes, Keyspaces: rywKS, Region: r.Name, StickyKeys: [][]byte{key}, PoolSize: *workers})
+		c, err := tiercache.New(tiercache.Config{Nodes: regionNodes(r), Keyspaces: rywKS, Region: r.Name, StickyKeys: [][]byte{key}, PoolSize: *workers})
 		if err != nil {
 			return nil, err
 		}
@@ -97,9 +88,11 @@ func runRYW(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
+	dctx, cancelDelivery := context.WithTimeout(ctx, connectTimeout)
+	defer cancelDelivery()
 	for _, r := range regs {
 		for _, l := range r.Endpoint.Links() {
-			if err := l.WaitDelivered(wctx, l.Stats().Enqueued); err != nil {
+			if err := l.WaitDelivered(dctx, l.Stats().Enqueued); err != nil {
 				return nil, err
 			}
 		}

@@ -1,18 +1,9 @@
 package bench
 
-import (
-	"context"
-	"testing"
-)
+import "testing"
 
 func TestRYWQuick(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three regions over the simulated WAN")
-	}
-	res, err := runRYW(context.Background(), Options{Quick: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runQuick(t, "ryw")
 	f := res.Figures
 	if f["trials"] != 300 || f["violations_sticky"] != 0 {
 		t.Fatalf("figures %v: want 300 trials, no sticky violation", f)
@@ -36,13 +27,7 @@ func TestRYWQuick(t *testing.T) {
 // serves an expiry missed in all three regions; with scope region, up to
 // one per region (fewer when a region's holder finds another's fill at L3).
 func TestStampedeGlobalQuick(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three regions over the simulated WAN")
-	}
-	res, err := runStampedeGlobal(context.Background(), Options{Quick: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runQuick(t, "stampede-global")
 	if g, r := res.Figures["origin_loads_per_expiry_global"], res.Figures["origin_loads_per_expiry_region"]; g != 1 || r <= g {
 		t.Fatalf("origin loads per expiry: global %v (want 1), region %v (want more)", g, r)
 	}

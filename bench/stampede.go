@@ -108,15 +108,7 @@ func stampedeOnce(ctx context.Context, region *l2Region, m stampedeMode, k, read
 		cs[i] = c
 	}
 	var loads atomic.Int64
-	origin := tiercache.LoaderFunc(func(ctx context.Context, key string) ([]byte, error) {
-		loads.Add(1)
-		select {
-		case <-time.After(load):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		return []byte("the article"), nil
-	})
+	origin := slowOrigin(&loads, load)
 	if _, err := cs[0].Get(ctx, key, origin); err != nil {
 		return 0, nil, err
 	}
@@ -151,6 +143,20 @@ func stampedeOnce(ctx context.Context, region *l2Region, m stampedeMode, k, read
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return loads.Load() - before, lat, nil
+}
+
+// slowOrigin is the stampede scenarios' origin: every load counts in
+// loads and takes load to answer (or until the reader gives up).
+func slowOrigin(loads *atomic.Int64, load time.Duration) tiercache.LoaderFunc {
+	return func(ctx context.Context, _ string) ([]byte, error) {
+		loads.Add(1)
+		select {
+		case <-time.After(load):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return []byte("the article"), nil
+	}
 }
 
 // l2Region is a region of L2 nodes on loopback ports, for the scenarios.

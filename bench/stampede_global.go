@@ -41,28 +41,19 @@ func runStampedeGlobal(ctx context.Context, o Options) (*Result, error) {
 	global := base
 	global.StampedeScope = keyspace.ScopeGlobal
 	ks := &keyspace.Table{Default: base, Spaces: map[string]keyspace.Settings{"global": global, "region": base}}
-	d, err := federated.Start(federated.Options{Keyspaces: ks})
+	d, err := startFederated(ctx, federated.Options{Keyspaces: ks})
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := d.WaitConnected(wctx); err != nil {
-		return nil, err
-	}
 	clients := make([]*tiercache.Client, len(d.Regions()))
 	for i, r := range d.Regions() {
-		var nodes []tiercache.Node
-		for _, p := range r.Peers() {
-			nodes = append(nodes, tiercache.Node{ID: p.ID, Addr: p.Addr})
-		}
 		// The op deadline is raised from the default 500 ms: this scenario
 		// measures coalescing across regions, and on a loaded 2-core
 		// machine a scheduler stall past 500 ms turns a lease waiter into a
 		// degraded read that loads on its own (the degraded path, measured
 		// by the degraded scenario), which is not what is counted here.
-		c, err := tiercache.New(tiercache.Config{Nodes: nodes, Keyspaces: ks, PoolSize: 64, OpTimeout: 3 * time.Second})
+		c, err := tiercache.New(tiercache.Config{Nodes: regionNodes(r), Keyspaces: ks, PoolSize: 64, OpTimeout: 3 * time.Second})
 		if err != nil {
 			return nil, err
 		}
@@ -96,15 +87,7 @@ func runStampedeGlobal(ctx context.Context, o Options) (*Result, error) {
 // and returns the origin loads of that burst.
 func globalStampedeOnce(ctx context.Context, d *federated.Deployment, clients []*tiercache.Client, key string, readers int, load, ttl time.Duration) (int64, error) {
 	var loads atomic.Int64
-	origin := tiercache.LoaderFunc(func(ctx context.Context, _ string) ([]byte, error) {
-		loads.Add(1)
-		select {
-		case <-time.After(load):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		return []byte("the article"), nil
-	})
+	origin := slowOrigin(&loads, load)
 	for _, c := range clients {
 		if _, err := c.Get(ctx, key, origin); err != nil {
 			return 0, err
