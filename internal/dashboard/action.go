@@ -71,7 +71,7 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
 // comes from no page (curl, a Go client) and passes.
 func checkSameOrigin(r *http.Request) error {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return fmt.Errorf("cross-origin action refused (Sec-Fetch-Site: %s)", site)
+		return fmt.Errorf("cross-origin request refused (Sec-Fetch-Site: %s)", site)
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -79,10 +79,10 @@ func checkSameOrigin(r *http.Request) error {
 	}
 	u, err := url.Parse(origin)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("cross-origin action refused: Origin %q is not this host (%s)", origin, r.Host)
+		return fmt.Errorf("cross-origin request refused: Origin %q is not this host (%s)", origin, r.Host)
 	}
 	if !strings.EqualFold(u.Host, r.Host) {
-		return fmt.Errorf("cross-origin action refused: Origin %q is not this host (%s)", origin, r.Host)
+		return fmt.Errorf("cross-origin request refused: Origin %q is not this host (%s)", origin, r.Host)
 	}
 	return nil
 }
@@ -160,11 +160,18 @@ func validateAction(a Action) error {
 	if needsTarget && a.Target == "" {
 		return fmt.Errorf("action %s needs a target", a.Kind)
 	}
-	if len(a.Target) > maxTargetLen {
-		return fmt.Errorf("action target is %d bytes, over %d", len(a.Target), maxTargetLen)
+	return checkName("action target", a.Target)
+}
+
+// checkName refuses a name from a request body (what it is: "action
+// target", "trace key") over maxTargetLen bytes or with an unprintable
+// character.
+func checkName(what, v string) error {
+	if len(v) > maxTargetLen {
+		return fmt.Errorf("%s is %d bytes, over %d", what, len(v), maxTargetLen)
 	}
-	if i := strings.IndexFunc(a.Target, func(r rune) bool { return !unicode.IsPrint(r) }); i >= 0 {
-		return fmt.Errorf("action target %q has an unprintable character at byte %d", a.Target, i)
+	if i := strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }); i >= 0 {
+		return fmt.Errorf("%s %q has an unprintable character at byte %d", what, v, i)
 	}
 	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
-	"unicode"
 )
 
 // MaxTraceBytes bounds the body of POST /api/trace: a region and a key.
@@ -89,13 +87,8 @@ func validateTraceRequest(req TraceRequest) error {
 	if req.Region == "" {
 		return errors.New("trace request needs a region")
 	}
-	for _, f := range []struct{ name, v string }{{"region", req.Region}, {"key", req.Key}} {
-		if len(f.v) > maxTargetLen {
-			return fmt.Errorf("trace %s is %d bytes, over %d", f.name, len(f.v), maxTargetLen)
-		}
-		if i := strings.IndexFunc(f.v, func(r rune) bool { return !unicode.IsPrint(r) }); i >= 0 {
-			return fmt.Errorf("trace %s %q has an unprintable character at byte %d", f.name, f.v, i)
-		}
+	if err := checkName("trace region", req.Region); err != nil {
+		return err
 	}
-	return nil
+	return checkName("trace key", req.Key)
 }
