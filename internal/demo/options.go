@@ -118,42 +118,35 @@ func (o Options) Validate() error {
 }
 
 func (o Options) withDefaults() Options {
-	setI := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	setD := func(p *time.Duration, v time.Duration) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	if o.Profile == "" {
-		o.Profile = regions.DefaultProfile
-	}
-	setI(&o.Rows, DefaultRows)
-	if o.ZipfS == 0 {
-		o.ZipfS = DefaultZipfS
-	}
-	setI(&o.Workers, DefaultWorkers)
-	setI(&o.WritePct, DefaultWritePct)
-	setI(&o.SessionPct, DefaultSessionPct)
-	setI(&o.CrossPct, DefaultCrossPct)
-	setI(&o.TrendPct, DefaultTrendPct)
-	setD(&o.TTL, DefaultTTL)
-	setD(&o.OriginLatency, DefaultOriginLatency)
-	setD(&o.StickyWindow, DefaultStickyWindow)
-	setD(&o.TrendEvery, DefaultTrendEvery)
-	setD(&o.TrendFor, DefaultTrendFor)
-	setD(&o.TrendExpiry, DefaultTrendExpiry)
-	setD(&o.ThinkTime, DefaultThinkTime)
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
+	orDefault(&o.Profile, regions.DefaultProfile)
+	orDefault(&o.Rows, DefaultRows)
+	orDefault(&o.ZipfS, DefaultZipfS)
+	orDefault(&o.Workers, DefaultWorkers)
+	orDefault(&o.WritePct, DefaultWritePct)
+	orDefault(&o.SessionPct, DefaultSessionPct)
+	orDefault(&o.CrossPct, DefaultCrossPct)
+	orDefault(&o.TrendPct, DefaultTrendPct)
+	orDefault(&o.TTL, DefaultTTL)
+	orDefault(&o.OriginLatency, DefaultOriginLatency)
+	orDefault(&o.StickyWindow, DefaultStickyWindow)
+	orDefault(&o.TrendEvery, DefaultTrendEvery)
+	orDefault(&o.TrendFor, DefaultTrendFor)
+	orDefault(&o.TrendExpiry, DefaultTrendExpiry)
+	orDefault(&o.ThinkTime, DefaultThinkTime)
+	orDefault(&o.Seed, 1)
 	for _, p := range []*int{&o.WritePct, &o.SessionPct, &o.CrossPct, &o.TrendPct} {
 		*p = max(*p, 0) // -1: none
 	}
 	return o
+}
+
+// orDefault sets *p to v when it is the zero value (the field was left
+// unset).
+func orDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
 }
 
 // loadProfile reads a builtin profile by name, else a profile file.

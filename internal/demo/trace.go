@@ -85,10 +85,9 @@ type spanRecorder struct {
 	service, region, node string
 	tp                    *sdktrace.TracerProvider
 
-	mu    sync.Mutex
-	ring  []sdktrace.ReadOnlySpan
-	next  int
-	total uint64
+	mu   sync.Mutex
+	ring []sdktrace.ReadOnlySpan
+	next int
 }
 
 func newSpanRecorder(service, region, node string, capacity int) *spanRecorder {
@@ -104,7 +103,6 @@ func (r *spanRecorder) OnEnd(s sdktrace.ReadOnlySpan) {
 	defer r.mu.Unlock()
 	r.ring[r.next] = s
 	r.next = (r.next + 1) % len(r.ring)
-	r.total++
 }
 
 func (r *spanRecorder) Shutdown(context.Context) error   { return nil }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tiercache/tiercache"
 	"github.com/tiercache/tiercache/internal/origin"
 )
 
@@ -57,7 +58,7 @@ func (d *Demo) worker(ctx context.Context, a *app, seed uint64) {
 		case p < d.opts.SessionPct:
 			d.session(ctx, a, rng, payload)
 		case p < d.opts.SessionPct+d.opts.WritePct:
-			d.write(ctx, a, d.db.Key(int(zipf.Uint64())), rng, payload)
+			d.write(ctx, a, a.client, d.db.Key(int(zipf.Uint64())), rng, payload)
 		default:
 			key := d.trend.current()
 			if key == "" || rng.IntN(100) >= d.opts.TrendPct {
@@ -91,45 +92,44 @@ func (d *Demo) read(ctx context.Context, a *app, key string) {
 	}
 }
 
-// write commits first and tells the cache after: the order that keeps a
-// reader from caching the old row for a whole TTL.
-func (d *Demo) write(ctx context.Context, a *app, key string, rng *rand.Rand, payload []byte) {
+// write commits first and tells the cache after, through w (a's client
+// or a session of it): the order that keeps a reader from caching the old
+// row for a whole TTL. ok is false when either step failed (counted as
+// an error).
+func (d *Demo) write(ctx context.Context, a *app, w cacheWriter, key string, rng *rand.Rand, payload []byte) (ver uint64, ok bool) {
 	fill(payload, rng)
 	ver, err := d.db.Write(ctx, key, payload)
 	if err != nil {
 		d.fail(ctx, a, err)
-		return
+		return 0, false
 	}
 	a.writes.Add(1)
 	if rng.IntN(2) == 0 {
-		_, err = a.client.Set(ctx, key, origin.Encode(key, ver, payload))
+		_, err = w.Set(ctx, key, origin.Encode(key, ver, payload))
 	} else {
-		_, err = a.client.Invalidate(ctx, key)
+		_, err = w.Invalidate(ctx, key)
 	}
 	if err != nil {
 		d.fail(ctx, a, err)
+		return 0, false
 	}
+	return ver, true
+}
+
+// cacheWriter is what tiercache.Client and tiercache.Session share for a
+// write.
+type cacheWriter interface {
+	Set(ctx context.Context, key string, value []byte, opts ...tiercache.SetOption) (uint64, error)
+	Invalidate(ctx context.Context, key string) (uint64, error)
 }
 
 // session writes a row through a session and reads it back, in this
 // region or, with the session's token, in another one.
 func (d *Demo) session(ctx context.Context, a *app, rng *rand.Rand, payload []byte) {
 	key := d.db.Key(rng.IntN(d.opts.Rows))
-	fill(payload, rng)
-	ver, err := d.db.Write(ctx, key, payload)
-	if err != nil {
-		d.fail(ctx, a, err)
-		return
-	}
-	a.writes.Add(1)
 	s := a.client.NewSession()
-	if rng.IntN(2) == 0 {
-		_, err = s.Set(ctx, key, origin.Encode(key, ver, payload))
-	} else {
-		_, err = s.Invalidate(ctx, key)
-	}
-	if err != nil {
-		d.fail(ctx, a, err)
+	ver, ok := d.write(ctx, a, s, key, rng, payload)
+	if !ok {
 		return
 	}
 	reader, read := a, s
