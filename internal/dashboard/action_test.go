@@ -11,11 +11,11 @@ import (
 	"time"
 )
 
-// postAction sends body to /api/action as a same-origin page would,
-// after mod has adjusted the request.
-func postAction(t *testing.T, h http.Handler, body string, mod func(*http.Request)) *httptest.ResponseRecorder {
+// postJSON sends body to path as a same-origin page would, after mod
+// has adjusted the request.
+func postJSON(t *testing.T, h http.Handler, path, body string, mod func(*http.Request)) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "http://dash.test/api/action", strings.NewReader(body))
+	req := httptest.NewRequest(http.MethodPost, "http://dash.test"+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", "http://dash.test")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
@@ -25,6 +25,11 @@ func postAction(t *testing.T, h http.Handler, body string, mod func(*http.Reques
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+func postAction(t *testing.T, h http.Handler, body string, mod func(*http.Request)) *httptest.ResponseRecorder {
+	t.Helper()
+	return postJSON(t, h, "/api/action", body, mod)
 }
 
 func TestActionRefusesBadInput(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/tiercache/tiercache/internal/dashboard"
 )
 
 // requireBrowserEnv makes a missing Chromium a failure instead of a skip
@@ -46,6 +47,23 @@ func chromiumPath(t *testing.T) string {
 	}
 	t.Skipf("%s; set %s=1 to make this a failure", msg, requireBrowserEnv)
 	return ""
+}
+
+// serveDashboard starts a dashboard of src on loopback and returns it
+// with its page's URL. It closes when the test ends, after the browser
+// (cleanups run last registered first).
+func serveDashboard(t *testing.T, src dashboard.Source, opts dashboard.Options) (*dashboard.Server, string) {
+	t.Helper()
+	srv, err := dashboard.New(src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	addr, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, "http://" + addr.String() + "/"
 }
 
 // page is a headless Chromium tab on the dashboard, with the page's

@@ -16,16 +16,8 @@ import (
 // node down.
 func TestBrowserShowsLiveNumbersAndKillsANode(t *testing.T) {
 	src := newLiveSource()
-	srv, err := dashboard.New(src, dashboard.Options{Interval: 250 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	addr, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := openPage(t, "http://"+addr.String()+"/", 60*time.Second)
+	srv, url := serveDashboard(t, src, dashboard.Options{Interval: 250 * time.Millisecond})
+	p := openPage(t, url, 60*time.Second)
 
 	p.waitTrue("the page to go live", `document.getElementById('conn').dataset.state === 'live'`)
 	p.waitTrue("the topology", `document.querySelectorAll('#topology [data-node]').length === 12`)
@@ -79,16 +71,8 @@ func TestBrowserShowsLiveNumbersAndKillsANode(t *testing.T) {
 // to the person who pressed the button, not swallowed.
 func TestBrowserShowsAFailedAction(t *testing.T) {
 	src := &refusingSource{liveSource: newLiveSource()}
-	srv, err := dashboard.New(src, dashboard.Options{Interval: 250 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	addr, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := openPage(t, "http://"+addr.String()+"/", 60*time.Second)
+	_, url := serveDashboard(t, src, dashboard.Options{Interval: 250 * time.Millisecond})
+	p := openPage(t, url, 60*time.Second)
 	p.waitTrue("the topology", `document.querySelector('[data-region="eu"] .region-head button')`)
 	p.click(`[data-region="eu"] .region-head button[data-action="partition-region"]`)
 	p.waitTrue("the error toast", `(() => {

@@ -29,17 +29,9 @@ func TestBrowserAgainstTheRealDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("starting the demo: %v", err)
 	}
-	defer d.Close()
-	srv, err := dashboard.New(d, dashboard.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	addr, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := openPage(t, "http://"+addr.String()+"/", 90*time.Second)
+	t.Cleanup(func() { _ = d.Close() }) // after the dashboard that samples it
+	_, url := serveDashboard(t, d, dashboard.Options{})
+	p := openPage(t, url, 90*time.Second)
 
 	p.waitTrue("the page to go live", `document.getElementById('conn').dataset.state === 'live'`)
 	p.waitTrue("three regions", `document.querySelectorAll('#topology [data-region]').length === 3`)

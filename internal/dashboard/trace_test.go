@@ -51,16 +51,7 @@ func (f *extrasSource) MetricsHandler() http.Handler {
 
 func postTrace(t *testing.T, h http.Handler, body string, mod func(*http.Request)) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "http://dash.test/api/trace", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", "http://dash.test")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	if mod != nil {
-		mod(req)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
+	return postJSON(t, h, "/api/trace", body, mod)
 }
 
 func TestTraceRefusesBadInput(t *testing.T) {

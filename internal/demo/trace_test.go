@@ -195,13 +195,15 @@ func scrape(t *testing.T, d *Demo) metricstest.Scrape {
 // /metrics holds every component's series, told apart by their labels.
 func TestMetricsLabelEveryComponent(t *testing.T) {
 	d := startDemo(t, small())
-	waitFor(t, "reads in every region", 20*time.Second, func() bool {
+	// Wait for what the scrape is checked for, not a guess at it: on a
+	// loaded machine 50 reads may all miss L2, or an election be running.
+	waitFor(t, "reads and L2 hits in every region, and a control-plane leader", 30*time.Second, func() bool {
 		for _, a := range d.apps {
-			if a.reads.Load() < 50 {
+			if a.reads.Load() < 50 || a.client.Stats().L2Hits == 0 {
 				return false
 			}
 		}
-		return true
+		return d.dep.Leader() != ""
 	})
 	s := scrape(t, d)
 	for _, a := range d.apps {
